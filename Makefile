@@ -1,0 +1,89 @@
+# deJPEG: `make run` starts the product on $PORT (default 5000); `make test` runs every test.
+# Set-up steps are skipped when up to date (stamp files), so both are quick the second time.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+PORT ?= 5000
+WORKERS ?= 2
+PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.dejpeg-installed
+HAVE_CLIENT := $(wildcard client/package.json)
+NPM_STAMP := node_modules/.dejpeg-installed
+CLIENT_BUILD := client/dist/index.html
+CLIENT_SOURCES := $(shell find client/src client/public client/index.html client/package.json \
+                    client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
+
+.PHONY: run test serve setup python client chromium loadtest \
+        eval-detector eval-restorer bench corpus clean-stamps
+
+## set-up --------------------------------------------------------------------------------------
+
+$(PY):
+	$(PYTHON_BIN) -m venv $(VENV)
+
+$(PY_STAMP): requirements.txt server/pyproject.toml | $(PY)
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --no-build-isolation --no-deps -e server
+	touch $@
+
+python: $(PY_STAMP)
+
+$(NPM_STAMP): package.json $(wildcard package-lock.json) client/package.json
+	if [ -f package-lock.json ]; then npm ci; else npm install; fi
+	touch $@
+
+$(CLIENT_BUILD): $(NPM_STAMP) $(CLIENT_SOURCES)
+	npm run build
+	touch $@
+
+ifneq ($(HAVE_CLIENT),)
+client: $(CLIENT_BUILD)
+else
+client:
+	@echo "no client/package.json: serving the API only"
+endif
+
+setup: python client
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then apt-get update && apt-get install -y chromium; fi
+
+## the two commands ----------------------------------------------------------------------------
+
+run: setup
+	$(PY) -m dejpeg serve --host 0.0.0.0 --port $${PORT:-5000}
+
+test: setup chromium
+	cd server && ../$(PY) -m pytest
+ifneq ($(HAVE_CLIENT),)
+	npm run test:client
+	npm run test:e2e
+endif
+
+## production, measurements, research ----------------------------------------------------------
+
+serve: setup
+	$(PY) -m dejpeg serve --host 0.0.0.0 --port $${PORT:-5000} --workers $(WORKERS)
+
+# Bounded loopback load test: starts the production server, sends a fixed number of requests.
+loadtest: python
+	$(PY) -m dejpeg.loadtest --start-server --workers $(WORKERS) \
+	    --detect 200 --restore 50 --concurrency 8 --out server/loadtest-results.json
+
+eval-detector: python
+	$(PY) ai-research/eval_detector.py
+
+eval-restorer: python
+	$(PY) ai-research/eval_restorer.py
+
+bench: python
+	$(PY) ai-research/bench.py
+
+corpus: python
+	$(PY) ai-research/build_corpus.py
+
+clean-stamps:
+	rm -f $(PY_STAMP) $(NPM_STAMP)

@@ -1,0 +1,134 @@
+"""Build the training corpus: clean photos, downscaled, split train/val by source picture.
+
+    python ai-research/build_corpus.py                   # Debian wallpapers + scikit-image
+    python ai-research/build_corpus.py --source DIR ...  # any folders of images
+
+Each source picture is decoded, converted to RGB, downscaled by at least --scale (2) with
+Lanczos antialiasing -- which washes out the traces of the JPEG compression many wallpapers
+were shipped with -- and capped at --max-side, then saved as PNG.  Byte-identical files (the
+wallpaper packages install one picture under many names) are kept once, and variants of one
+picture (`images/` and `images_dark/`, `-l`/`-d` pairs) share a group, so a picture is never on
+both sides of the split.  The split is a hash of the group name: deterministic, no seed.
+
+Writes OUT/train/*.png, OUT/val/*.png and OUT/manifest.json (sources, sizes, counts).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+DEFAULT_SOURCES = ["/usr/share/wallpapers", "/usr/share/backgrounds"]
+EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
+# scikit-image's natural colour photographs (shipped inside the wheel, no download)
+SKIMAGE_PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg",
+                  "motorcycle_left.png", "motorcycle_right.png"]
+
+
+def skimage_dir() -> Path | None:
+    try:
+        import skimage.data
+    except ImportError:
+        return None
+    return Path(skimage.data.__file__).parent
+
+
+def group_of(path: Path) -> str:
+    """Name shared by all variants of one picture."""
+    parts = path.parts
+    if "contents" in parts:                       # KDE wallpaper package: NAME/contents/...
+        return parts[parts.index("contents") - 1]
+    if path.stem.startswith("motorcycle_"):
+        return "motorcycle"
+    return re.sub(r"-(l|d)$", "", path.stem)
+
+
+def in_val(group: str, fraction: float) -> bool:
+    h = int(hashlib.sha256(group.encode()).hexdigest()[:8], 16)
+    return (h % 1000) < fraction * 1000
+
+
+def find_sources(dirs: list[str], use_skimage: bool) -> list[Path]:
+    files = []
+    for d in dirs:
+        files += [p for p in sorted(Path(d).rglob("*"))
+                  if p.is_file() and p.suffix.lower() in EXTENSIONS and "screenshot" not in p.name]
+    sk = skimage_dir() if use_skimage else None
+    if sk is not None:
+        files += [sk / n for n in SKIMAGE_PHOTOS if (sk / n).exists()]
+    return files
+
+
+def prepare(path: Path, scale: float, max_side: int, min_side: int) -> Image.Image | None:
+    with Image.open(path) as im:
+        im.load()
+        if im.mode in ("RGBA", "LA", "P"):
+            im = im.convert("RGBA")
+            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(bg, im)
+        im = im.convert("RGB")
+    factor = max(scale, max(im.size) / max_side)
+    size = (round(im.width / factor), round(im.height / factor))
+    if min(size) < min_side:
+        return None
+    return im.resize(size, Image.Resampling.LANCZOS)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", action="append", help="folder of images (repeatable); "
+                    "default: Debian wallpaper packages")
+    ap.add_argument("--no-skimage", action="store_true", help="leave out scikit-image's photos")
+    ap.add_argument("--out", default="ai-research/data/corpus")
+    ap.add_argument("--scale", type=float, default=2.0, help="minimum downscale factor (>= 2)")
+    ap.add_argument("--max-side", type=int, default=2048)
+    ap.add_argument("--min-side", type=int, default=256)
+    ap.add_argument("--val-fraction", type=float, default=0.2)
+    args = ap.parse_args(argv)
+    if args.scale < 2:
+        ap.error("--scale must be at least 2 to wash out the sources' own JPEG traces")
+
+    out = Path(args.out)
+    for split in ("train", "val"):
+        (out / split).mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()
+    records = []
+    for path in find_sources(args.source or DEFAULT_SOURCES, not args.no_skimage):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        try:
+            im = prepare(path, args.scale, args.max_side, args.min_side)
+        except Exception as exc:  # unreadable file: report and go on
+            print(f"skip {path}: {exc}")
+            continue
+        if im is None:
+            continue
+        if np.asarray(im).std() < 8:   # flat colour fields teach nothing
+            print(f"skip {path}: nearly flat")
+            continue
+        group = group_of(path)
+        split = "val" if in_val(group, args.val_fraction) else "train"
+        name = f"{group}-{digest[:8]}.png"
+        im.save(out / split / name)
+        records.append({"file": f"{split}/{name}", "source": str(path), "group": group,
+                        "width": im.width, "height": im.height})
+        print(f"{split:5s} {im.width}x{im.height} {path}")
+
+    summary = {}
+    for split in ("train", "val"):
+        rs = [r for r in records if r["file"].startswith(split)]
+        summary[split] = {"images": len(rs), "groups": len({r["group"] for r in rs}),
+                          "megapixels": round(sum(r["width"] * r["height"] for r in rs) / 1e6, 1)}
+    (out / "manifest.json").write_text(json.dumps({"summary": summary, "images": records}, indent=1))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Train C_Tiny on DCT histograms of compressed / uncompressed corpus blocks.
+
+    python ai-research/train_detector.py                 # make data (cached), train, resume
+    KERAS_BACKEND=jax python ai-research/train_detector.py --epochs 30   # e.g. on a GPU
+
+1. Samples: for each of --variants random (crop, compression case) draws on the training
+   images (`dejpeg.data.random_case`: uncompressed / single / double, seed QFs and random
+   ones, grids shifted by crops), every 256x256 block on the grid the server's own grid
+   search finds, as the server computes it.  Cached in ai-research/data/detector/.
+2. Training: Keras fit with a checkpoint every epoch (`last.keras`, optimiser included) and a
+   CSV log of the curves; rerunning the command resumes from the last epoch.  The best
+   epoch by validation accuracy is copied to --out.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from dejpeg import archs, data
+
+HERE = Path(__file__).parent
+
+
+def _make(args):
+    folder, index, seed, crop = args
+    rng = np.random.default_rng(seed)
+    images = _make.images
+    img = data.random_crop(images[index], crop, rng)
+    case = data.random_case(rng)
+    x, y = data.detector_samples(img, case)
+    return x, y
+
+
+def _init(folder):
+    _make.images = data.load_images(folder)
+
+
+def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int):
+    n_images = len(list(folder.glob("*.png")))
+    jobs = [(folder, i % n_images, seed * 1_000_003 + i, crop) for i in range(variants)]
+    with Pool(workers, initializer=_init, initargs=(folder,)) as pool:
+        parts = pool.map(_make, jobs, chunksize=16)
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return x, y
+
+
+def cached_set(path: Path, folder: Path, variants: int, seed: int, crop: int, workers: int):
+    if path.exists():
+        z = np.load(path)
+        return z["x"], z["y"]
+    t = time.time()
+    x, y = make_set(folder, variants, seed, crop, workers)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=x, y=y)
+    print(f"{path.name}: {len(y)} blocks {np.bincount(y, minlength=3)} in {time.time() - t:.0f} s",
+          flush=True)
+    return x, y
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default=str(HERE / "data/corpus"))
+    ap.add_argument("--work", default=str(HERE / "data/detector"))
+    ap.add_argument("--variants", type=int, default=4000, help="training draws (crop + case)")
+    ap.add_argument("--val-variants", type=int, default=600)
+    ap.add_argument("--crop", type=int, default=1024, help="side of the crop each draw compresses")
+    ap.add_argument("--width", type=int, default=32, help="C_Tiny width (64 = published)")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=str(HERE.parent / "server/dejpeg/models/c-tiny.keras"))
+    args = ap.parse_args(argv)
+
+    import keras
+    work = Path(args.work)
+    corpus = Path(args.corpus)
+    xt, yt = cached_set(work / "train.npz", corpus / "train", args.variants, 1, args.crop, args.workers)
+    xv, yv = cached_set(work / "val.npz", corpus / "val", args.val_variants, 2, args.crop, args.workers)
+    xt = xt.astype(np.float32) / 1024.0
+    xv = xv.astype(np.float32) / 1024.0
+
+    last = work / "last.keras"
+    state_path = work / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {"epoch": 0, "best": 0.0}
+    steps = args.epochs * int(np.ceil(len(yt) / args.batch))
+    if last.exists():
+        model = keras.saving.load_model(last)
+        print(f"resuming after epoch {state['epoch']}", flush=True)
+    else:
+        model = archs.c_tiny(width=args.width)
+        sched = keras.optimizers.schedules.CosineDecay(args.lr, steps, alpha=0.01)
+        model.compile(optimizer=keras.optimizers.Adam(sched),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    class Checkpoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            model.save(last)
+            state["epoch"] = epoch + 1
+            if logs["val_accuracy"] > state["best"]:
+                state["best"] = float(logs["val_accuracy"])
+                state["best_epoch"] = epoch + 1
+                model.save(work / "best.keras")
+            state_path.write_text(json.dumps(state))
+
+    if state["epoch"] < args.epochs:
+        model.fit(xt, yt, batch_size=args.batch, epochs=args.epochs, initial_epoch=state["epoch"],
+                  validation_data=(xv, yv), shuffle=True, verbose=2,
+                  callbacks=[Checkpoint(), keras.callbacks.CSVLogger(work / "log.csv", append=True)])
+    best = keras.saving.load_model(work / "best.keras", compile=False)
+    best.save(args.out)
+    shutil.copy(work / "log.csv", HERE / "results/detector_training_log.csv")
+    print(f"saved {args.out} (epoch {state.get('best_epoch')}, val acc {state['best']:.4f})")
+
+
+if __name__ == "__main__":
+    os.makedirs(HERE / "results", exist_ok=True)
+    main()

@@ -1,0 +1,228 @@
+"""NoGAN training of a restorer (after DeOldify's recipe), resumable, any Keras backend.
+
+    python ai-research/train_restorer.py --phase pretrain --steps 4000   # -> small-pregan
+    python ai-research/train_restorer.py --phase critic --steps 300
+    python ai-research/train_restorer.py --phase gan --steps 600        # -> small-postgan
+    ... --arch small --resize   (Small-Resize),  --arch zhao  (G_Zhao)
+
+Phases: (1) the generator alone on the content loss (MS-SSIM + L1, + VGG-19 features when
+the weights are on disk); (2) the critic alone on generated vs. clean crops; (3) a short
+joint phase, content + a small adversarial term, checkpointed every --eval-every steps with
+validation PSNR so the checkpoint before artifacts grow can be picked.
+
+Pairs are drawn on the fly from the training images (`dejpeg.data.restorer_pair`): crops
+compressed at --qualities (default QF 10), half of them double (50 -> QF), half of those
+recropped between the passes, flipped/rotated (which keeps the 8x8 grid).  Validation: fixed
+256x256 crops of the validation images, PSNR on RGB.  Every phase saves its state in --work
+and continues from it when rerun.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dejpeg import archs, data, losses
+
+HERE = Path(__file__).parent
+
+
+def to_float(a):
+    return a.astype(np.float32) / 127.5 - 1.0
+
+
+def psnr(a, b):
+    """PSNR (dB) between uint8-range float images."""
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
+
+
+def augment(x, y, rng):
+    k = int(rng.integers(0, 4))
+    x, y = np.rot90(x, k), np.rot90(y, k)
+    if rng.random() < 0.5:
+        x, y = x[:, ::-1], y[:, ::-1]
+    return x, y
+
+
+class Pairs:
+    def __init__(self, images, size, qualities, seed):
+        self.images, self.size, self.qualities = images, size, qualities
+        self.rng = np.random.default_rng(seed)
+        area = np.array([im.shape[0] * im.shape[1] for im in images], np.float64)
+        self.p = area / area.sum()
+
+    def batch(self, n):
+        xs, ys = [], []
+        for _ in range(n):
+            img = self.images[self.rng.choice(len(self.images), p=self.p)]
+            x, y = data.restorer_pair(img, self.size, self.rng, self.qualities)
+            x, y = augment(x, y, self.rng)
+            xs.append(x)
+            ys.append(y)
+        return to_float(np.stack(xs)), to_float(np.stack(ys))
+
+
+def val_set(folder, n, qualities):
+    rng = np.random.default_rng(7)
+    images = data.load_images(folder)
+    pairs = [data.restorer_pair(images[i % len(images)], 256, rng, qualities) for i in range(n)]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def evaluate(model, xv, yv):
+    out = np.concatenate([np.asarray(model(to_float(xv[i:i + 8]), training=False))
+                          for i in range(0, len(xv), 8)])
+    out = np.clip(np.rint((out + 1) * 127.5), 0, 255)
+    return (float(np.mean([psnr(o, y) for o, y in zip(out, yv)])),
+            float(np.mean([psnr(x, y) for x, y in zip(xv, yv)])))
+
+
+def build(args):
+    if args.arch == "zhao":
+        return archs.g_zhao(residual=not args.no_residual)
+    return archs.g_small(resize=args.resize, residual=not args.no_residual)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--phase", choices=["pretrain", "critic", "gan"], required=True)
+    ap.add_argument("--arch", choices=["small", "zhao"], default="small")
+    ap.add_argument("--resize", action="store_true", help="resize-convolution decoder (Small-Resize)")
+    ap.add_argument("--no-residual", action="store_true", help="plain tanh output, as the seed")
+    ap.add_argument("--corpus", default=str(HERE / "data/corpus"))
+    ap.add_argument("--work", default=None, help="default ai-research/data/restorer/<arch>")
+    ap.add_argument("--qualities", default="10", help="comma-separated final QFs")
+    ap.add_argument("--steps", type=int, default=4000, help="total steps of this phase")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--crop", type=int, default=96)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--adv-weight", type=float, default=2e-3)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--val-crops", type=int, default=32)
+    args = ap.parse_args(argv)
+
+    import keras
+    name = "small" + ("-resize" if args.resize else "") if args.arch == "small" else "zhao"
+    work = Path(args.work or HERE / "data/restorer" / name)
+    work.mkdir(parents=True, exist_ok=True)
+    qualities = tuple(int(q) for q in args.qualities.split(","))
+    state_path = work / f"{args.phase}.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {"step": 0, "best": -1.0}
+    pairs = Pairs(data.load_images(Path(args.corpus) / "train"), args.crop, qualities,
+                  seed=1000 + state["step"])
+    xv, yv = val_set(Path(args.corpus) / "val", args.val_crops, qualities)
+    vgg_path = losses.vgg19_weights_path()
+    vgg = losses.VGGFeatures(vgg_path) if vgg_path else None
+    print(f"VGG-19 feature term: {'on, ' + str(vgg_path) if vgg else 'off (weights not on disk)'}",
+          flush=True)
+    content = losses.content_loss(vgg)
+    log = open(work / "log.csv", "a", newline="")
+    writer = csv.writer(log)
+
+    def checkpoint(model, step, extra):
+        val, base = evaluate(model, xv, yv)
+        writer.writerow([args.phase, step, f"{val:.3f}", f"{base:.3f}", *extra])
+        log.flush()
+        print(f"{args.phase} step {step}: val PSNR {val:.2f} dB (JPEG {base:.2f}, "
+              f"+{val - base:.2f}) {extra}", flush=True)
+        return val
+
+    if args.phase == "pretrain":
+        path = work / "pretrain_last.keras"
+        if path.exists():
+            g = keras.saving.load_model(path, custom_objects={"content": content})
+        else:
+            g = build(args)
+            sched = keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.05)
+            g.compile(optimizer=keras.optimizers.Adam(sched), loss=content)
+        t, losses_seen = time.time(), []
+        while state["step"] < args.steps:
+            x, y = pairs.batch(args.batch)
+            losses_seen.append(float(g.train_on_batch(x, y)))
+            state["step"] += 1
+            if state["step"] % args.eval_every == 0 or state["step"] == args.steps:
+                val = checkpoint(g, state["step"], [f"loss {np.mean(losses_seen):.4f}",
+                                                    f"{(time.time() - t) / len(losses_seen):.2f} s/step"])
+                t, losses_seen = time.time(), []
+                g.save(path)
+                if val > state["best"]:
+                    state["best"] = val
+                    state["best_step"] = state["step"]
+                    g.save(work / "pregan.keras")
+                state_path.write_text(json.dumps(state))
+        return
+
+    gen = keras.saving.load_model(work / "pregan.keras", compile=False)
+    critic_path = work / "critic.keras"
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    if critic_path.exists():
+        d = keras.saving.load_model(critic_path, compile=False)
+    else:
+        d = archs.critic()
+    d.compile(optimizer=keras.optimizers.Adam(args.lr, beta_1=0.5), loss=bce)
+
+    def critic_step(x, y, g):
+        """One critic update on clean (label 1) and generated (label 0) crops."""
+        fake = np.asarray(g(x, training=False))
+        patches = (len(x), x.shape[1] // 8, x.shape[2] // 8, 1)     # critic: three stride-2 convs
+        labels = np.concatenate([np.ones(patches, np.float32), np.zeros(patches, np.float32)])
+        return float(d.train_on_batch([np.concatenate([x, x]), np.concatenate([y, fake])], labels))
+
+    if args.phase == "critic":
+        while state["step"] < args.steps:
+            x, y = pairs.batch(args.batch)
+            loss = critic_step(x, y, gen)
+            state["step"] += 1
+            if state["step"] % 50 == 0:
+                print(f"critic step {state['step']}: loss {loss:.4f}", flush=True)
+                d.save(critic_path)
+                state_path.write_text(json.dumps(state))
+        d.save(critic_path)
+        state_path.write_text(json.dumps(state))
+        return
+
+    # GAN phase: generator = the latest GAN checkpoint, or the pre-trained one
+    last = work / "gan_last.keras"
+    if last.exists():
+        gen = keras.saving.load_model(last, compile=False)
+        d = keras.saving.load_model(work / "gan_critic_last.keras", compile=False)
+        d.compile(optimizer=keras.optimizers.Adam(args.lr, beta_1=0.5), loss=bce)
+    # make the critic's own train function while it is trainable, then freeze it inside
+    # the combined model (the generator's step then updates only the generator)
+    x, y = pairs.batch(args.batch)
+    critic_step(x, y, gen)
+    d.trainable = False
+    inp = keras.Input((None, None, 3))
+    restored = gen(inp)
+    judged = d([inp, restored])
+    combined = keras.Model(inp, [restored, judged])
+    combined.compile(optimizer=keras.optimizers.Adam(args.lr / 2, beta_1=0.5),
+                     loss=[content, bce], loss_weights=[1.0, args.adv_weight])
+    ones = np.ones((args.batch, args.crop // 8, args.crop // 8, 1), np.float32)
+    if state["step"] == 0:
+        checkpoint(gen, 0, ["start"])
+    hist = []
+    while state["step"] < args.steps:
+        x, y = pairs.batch(args.batch)
+        dl = critic_step(x, y, gen)
+        gl = combined.train_on_batch(x, [y, ones])
+        hist.append((dl, *[float(v) for v in np.atleast_1d(gl)]))
+        state["step"] += 1
+        if state["step"] % args.eval_every == 0 or state["step"] == args.steps:
+            m = np.mean(hist, axis=0)
+            val = checkpoint(gen, state["step"], [f"critic {m[0]:.3f}", f"gen {m[1:]}"])
+            hist = []
+            gen.save(work / f"gan_{state['step']:05d}.keras")
+            gen.save(last)
+            d.save(work / "gan_critic_last.keras")
+            state.setdefault("checkpoints", {})[str(state["step"])] = val
+            state_path.write_text(json.dumps(state))
+
+
+if __name__ == "__main__":
+    main()

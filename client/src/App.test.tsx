@@ -1,0 +1,232 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import App from './App';
+import { CLEAN_RESULT, DOUBLE_RESULT, FORCED_RESULT, imageFile, json, mockServer } from './test/fixtures';
+
+afterEach(() => vi.unstubAllGlobals());
+
+async function renderReady() {
+  const user = userEvent.setup({ applyAccept: false });
+  render(<App />);
+  const select = screen.getByLabelText('Restoration model') as HTMLSelectElement;
+  await waitFor(() => expect(select.value).toBe('small-postgan'));
+  return { user, select };
+}
+
+describe('home page', () => {
+  it('offers the controls under their accessible names, default model marked', async () => {
+    mockServer();
+    const { select } = await renderReady();
+    expect(screen.getByLabelText('Upload an image')).toHaveProperty('type', 'file');
+    expect(screen.getByRole('checkbox', { name: 'Force restore' })).toHaveProperty('checked', false);
+    const button = screen.getByRole('button', { name: 'Detect and restore' });
+    expect(button).toHaveProperty('disabled', true);
+    const options = within(select).getAllByRole('option').map((o) => o.textContent);
+    expect(options).toEqual(['Small-PreGAN', 'Small-PostGAN (default)']);
+  });
+
+  it('previews the picture, then detects, compares and offers the download', async () => {
+    const calls = mockServer();
+    const { user, select } = await renderReady();
+    await user.selectOptions(select, 'small-pregan');
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    expect(screen.getByAltText('Preview of holiday.photo.jpg')).toBeTruthy();
+    expect(screen.getByText('holiday.photo.jpg')).toBeTruthy();
+
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    const verdict = await screen.findByRole('heading', { name: /compression detected/ });
+    expect(verdict.textContent).toBe('Double compression detected');
+    expect(calls.restore[0].form.get('model')).toBe('small-pregan');
+    expect(calls.restore[0].form.get('force')).toBe('false');
+
+    expect(screen.getByAltText('Original').getAttribute('src')).toMatch(/^blob:/);
+    expect(screen.getByAltText('Restored').getAttribute('src')).toMatch(/^blob:/);
+    const link = screen.getByRole('link', { name: 'Download' });
+    expect(link.getAttribute('download')).toBe('holiday.photo-dejpeg.png');
+    expect(link.getAttribute('href')).toBe(screen.getByAltText('Restored').getAttribute('src'));
+
+    const chart = screen.getByRole('list', { name: 'Class probabilities' });
+    expect(within(chart).getByText('93.0 %')).toBeTruthy();
+    expect(screen.getByText('410 ms')).toBeTruthy(); // detection timing
+    expect(screen.getByText('377 ms')).toBeTruthy(); // restoration timing
+    expect(screen.getAllByText('30').length).toBeGreaterThan(0); // quality from the tables
+    expect(screen.getAllByTestId('heat-cell')).toHaveLength(2);
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('says "No compression detected" and restores anyway on request', async () => {
+    let n = 0;
+    const calls = mockServer({ restore: () => json(n++ === 0 ? CLEAN_RESULT : FORCED_RESULT) });
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile('flat.png', 'image/png'));
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    expect((await screen.findByRole('heading', { name: /compression detected/ })).textContent).toBe(
+      'No compression detected',
+    );
+    expect(screen.queryByAltText('Restored')).toBeNull();
+    expect(screen.queryByRole('link', { name: 'Download' })).toBeNull();
+
+    await user.click(screen.getByRole('button', { name: 'Restore anyway' }));
+    await screen.findByAltText('Restored');
+    expect(calls.restore).toHaveLength(2);
+    expect(calls.restore[1].form.get('force')).toBe('true');
+    // The first pass's verdict stays on screen, with the restored picture.
+    expect(screen.getByRole('heading', { name: /compression detected/ }).textContent).toBe('No compression detected');
+    expect(screen.getByRole('link', { name: 'Download' }).getAttribute('download')).toBe('flat-dejpeg.png');
+    expect(screen.queryByRole('button', { name: 'Restore anyway' })).toBeNull();
+  });
+
+  it('sends force=true and explains that detection was skipped', async () => {
+    const calls = mockServer({ restore: () => json(FORCED_RESULT) });
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile('a.png', 'image/png'));
+    await user.click(screen.getByRole('checkbox', { name: 'Force restore' }));
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    expect(await screen.findByText('Detection skipped (forced restore)')).toBeTruthy();
+    expect(calls.restore[0].form.get('force')).toBe('true');
+    expect(screen.getByAltText('Restored')).toBeTruthy();
+    expect(screen.queryByRole('list', { name: 'Class probabilities' })).toBeNull();
+  });
+
+  it('refuses a file that is not an image without calling the server', async () => {
+    const calls = mockServer();
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), new File(['hello'], 'notes.txt', { type: 'text/plain' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/not an image/);
+    expect(screen.getByRole('button', { name: 'Detect and restore' })).toHaveProperty('disabled', true);
+    expect(calls.restore).toHaveLength(0);
+  });
+
+  it('shows the server’s problem detail in an alert', async () => {
+    mockServer({
+      restore: () => json({ title: 'Payload Too Large', status: 413, detail: 'Upload is 30 MB; the limit is 25 MB.' }, 413),
+    });
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('Upload is 30 MB; the limit is 25 MB.');
+    expect(screen.queryByRole('heading', { name: /compression detected/ })).toBeNull();
+  });
+
+  it('says when the server cannot be reached', async () => {
+    mockServer({ restore: () => Promise.reject(new TypeError('Failed to fetch')) });
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/Cannot reach the server/);
+  });
+
+  it('warns when the model list cannot be loaded but still lets the user try', async () => {
+    const calls = mockServer({ models: () => Promise.reject(new TypeError('Failed to fetch')) });
+    const user = userEvent.setup();
+    render(<App />);
+    expect((await screen.findByRole('alert')).textContent).toMatch(/Cannot reach the server/);
+    const select = screen.getByLabelText('Restoration model') as HTMLSelectElement;
+    expect(select.value).toBe('');
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    await screen.findByRole('heading', { name: /compression detected/ });
+    expect(calls.restore[0].form.has('model')).toBe(false);
+  });
+
+  it('shows the elapsed time while working and can cancel', async () => {
+    let aborted = false;
+    mockServer({
+      restore: (init) =>
+        new Promise<Response>((_, reject) => {
+          init.signal?.addEventListener('abort', () => {
+            aborted = true;
+            reject(new DOMException('The user aborted a request.', 'AbortError'));
+          });
+        }),
+    });
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    expect(screen.getByText('Detecting and restoring…')).toBeTruthy();
+    expect(screen.getByLabelText('Elapsed time').textContent).toMatch(/s elapsed/);
+    expect(screen.getByRole('button', { name: 'Detect and restore' })).toHaveProperty('disabled', true);
+    await user.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(aborted).toBe(true);
+    expect(await screen.findByText(/Cancelled/)).toBeTruthy();
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Cancel' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Detect and restore' })).toHaveProperty('disabled', false);
+  });
+
+  it('accepts a picture pasted or dropped anywhere on the page', async () => {
+    mockServer();
+    await renderReady();
+    const pasted = imageFile('pasted.png', 'image/png');
+    const paste = new Event('paste', { bubbles: true, cancelable: true });
+    Object.defineProperty(paste, 'clipboardData', { value: { files: [pasted], items: [] } });
+    act(() => {
+      window.dispatchEvent(paste);
+    });
+    expect(await screen.findByText('pasted.png')).toBeTruthy();
+
+    const dropped = imageFile('dropped.jpg');
+    const dataTransfer = { types: ['Files'], files: [dropped], items: [], dropEffect: 'none' };
+    fireEvent.dragEnter(document.body, { dataTransfer });
+    expect(await screen.findByText('Drop the picture to load it')).toBeTruthy();
+    fireEvent.drop(document.body, { dataTransfer });
+    expect(await screen.findByText('dropped.jpg')).toBeTruthy();
+    expect(screen.queryByText('Drop the picture to load it')).toBeNull();
+  });
+});
+
+describe('about page', () => {
+  it('renders every model with its description, training data and numbers', async () => {
+    mockServer();
+    window.location.hash = '#/about';
+    render(<App />);
+    expect(await screen.findByRole('heading', { name: 'Small-PostGAN' })).toBeTruthy();
+    expect(screen.getByRole('heading', { name: 'C-Tiny' })).toBeTruthy();
+    expect(screen.getByText('CNN over per-frequency DCT histograms of 256×256 luma blocks.')).toBeTruthy();
+    expect(screen.getAllByText('Trained for').length).toBe(3);
+    expect(screen.getAllByText('Measured numbers').length).toBe(3);
+    // Generic rendering: nested objects, arrays of numbers and tables of rows.
+    expect(screen.getByText('10, 30, 50, 70, 90')).toBeTruthy();
+    expect(screen.getByText('(50, 10), (50, 90)')).toBeTruthy();
+    expect(screen.getAllByRole('columnheader', { name: 'PSNR dB' }).length).toBe(2);
+    expect(screen.getByText('27.10')).toBeTruthy();
+    expect(screen.getByText('default')).toBeTruthy();
+  });
+
+  it('shows an alert when the server is down', async () => {
+    mockServer({ models: () => Promise.reject(new TypeError('Failed to fetch')) });
+    window.location.hash = '#/about';
+    render(<App />);
+    expect((await screen.findByRole('alert')).textContent).toMatch(/Cannot reach the server/);
+  });
+});
+
+describe('compare slider', () => {
+  it('moves with the keyboard and zooms both pictures together', async () => {
+    mockServer({ restore: () => json(DOUBLE_RESULT) });
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    const slider = await screen.findByRole('slider');
+    expect(slider.getAttribute('aria-valuenow')).toBe('50');
+    slider.focus();
+    await user.keyboard('{ArrowRight}{ArrowRight}');
+    expect(slider.getAttribute('aria-valuenow')).toBe('54');
+    await user.keyboard('{Home}');
+    expect(slider.getAttribute('aria-valuenow')).toBe('0');
+
+    await user.click(screen.getByRole('button', { name: 'Zoom in' }));
+    const original = screen.getByAltText('Original') as HTMLImageElement;
+    const restored = screen.getByAltText('Restored') as HTMLImageElement;
+    expect(original.style.transform).toContain('scale(1.5)');
+    expect(restored.style.transform).toBe(original.style.transform);
+    await user.click(screen.getByRole('button', { name: 'Reset zoom' }));
+    expect(restored.style.transform).toContain('scale(1)');
+
+    await user.click(screen.getByRole('button', { name: 'Fullscreen' }));
+    expect(screen.getByRole('button', { name: 'Exit fullscreen' })).toBeTruthy();
+    await user.keyboard('{Escape}');
+    expect(screen.getByRole('button', { name: 'Fullscreen' })).toBeTruthy();
+  });
+});

@@ -1,0 +1,255 @@
+import { useEffect, useRef } from 'react';
+import {
+  classLabel,
+  downloadName,
+  formatPercent,
+  formatSeconds,
+  verdictText,
+  type RestoreResult,
+} from '../api';
+import { CompareSlider } from './CompareSlider';
+import { ProbabilityChart } from './ProbabilityChart';
+import { BlockHeatmap } from './BlockHeatmap';
+
+export interface ResultView {
+  data: RestoreResult;
+  fileName: string;
+  originalUrl: string | null;
+  restoredUrl: string | null;
+  /** Seconds from sending the request to having the answer, measured in the browser. */
+  roundTrip: number;
+  /** Detection was skipped because "Force restore" was on. */
+  forced: boolean;
+  /** Detection said "uncompressed" and the user pressed "Restore anyway". */
+  restoredAnyway: boolean;
+}
+
+interface Props {
+  view: ResultView;
+  busy: boolean;
+  onRestoreAnyway: () => void;
+  onStartOver: () => void;
+}
+
+const TIMING_LABELS: Record<string, string> = {
+  detect_s: 'Detection',
+  restore_s: 'Restoration',
+  decode_s: 'Decoding',
+  encode_s: 'PNG encoding',
+  queue_s: 'Queue wait',
+  total_s: 'Server total',
+};
+const TIMING_ORDER = Object.keys(TIMING_LABELS);
+
+function timingRank(key: string): number {
+  const i = TIMING_ORDER.indexOf(key);
+  return i < 0 ? TIMING_ORDER.length - 1 : i;
+}
+
+function timingLabel(key: string): string {
+  if (TIMING_LABELS[key]) return TIMING_LABELS[key];
+  const words = key.replace(/_s$/, '').replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function qualityText(data: RestoreResult): { value: string; note: string } {
+  const q = data.quality;
+  if (!q || q.estimate === null || q.estimate === undefined) {
+    return {
+      value: 'Not estimated',
+      note: data.verdict === 'uncompressed' ? 'No JPEG compression to estimate.' : 'The server made no estimate.',
+    };
+  }
+  const note =
+    q.source === 'quantization-table'
+      ? 'Read from the JPEG file’s quantization tables.'
+      : q.source === 'pixels'
+        ? 'Estimated from the pixels (approximate).'
+        : q.source
+          ? `Source: ${q.source}.`
+          : '';
+  return { value: `${q.source === 'quantization-table' ? '' : '≈ '}${q.estimate}`, note };
+}
+
+function verdictTone(verdict: string | undefined): string {
+  if (!verdict) return 'skipped';
+  if (verdict === 'uncompressed') return 'clean';
+  if (verdict === 'double') return 'double';
+  return 'single';
+}
+
+export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
+  const { data } = view;
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const sectionRef = useRef<HTMLElement>(null);
+
+  // Bring the answer into view and give it focus so screen readers read it.
+  useEffect(() => {
+    headingRef.current?.focus({ preventScroll: true });
+    sectionRef.current?.scrollIntoView?.({ behavior: 'smooth', block: 'start' });
+  }, [view]);
+
+  const verdict = data.verdict;
+  const confidence = verdict && data.probabilities ? data.probabilities[verdict] : undefined;
+  const quality = qualityText(data);
+  const timings = Object.entries(data.timings ?? {})
+    .filter(([, v]) => typeof v === 'number')
+    .sort(([a], [b]) => timingRank(a) - timingRank(b));
+  const grid = data.grid;
+  const width = data.image?.width;
+  const height = data.image?.height;
+  const notRestored = !data.restored;
+  const name = downloadName(view.fileName);
+
+  let summary: string;
+  if (view.forced) summary = 'Detection was skipped because “Force restore” was on; the restorer ran on the whole picture.';
+  else if (view.restoredAnyway) summary = 'The detector found no JPEG compression; the picture was restored anyway, as you asked.';
+  else if (notRestored)
+    summary =
+      'The detector found no sign of JPEG compression, so the picture was left as it is. Restoring a clean picture usually softens it, but you can still try.';
+  else summary = 'JPEG compression was found, so the restorer removed its artifacts. Drag the slider to compare.';
+
+  return (
+    <section className="results" ref={sectionRef} aria-labelledby="verdict-heading">
+      <div className={`card verdict verdict-${verdictTone(verdict)}`}>
+        <div className="verdict-main">
+          <span className="verdict-dot" aria-hidden="true" />
+          <div>
+            <h2 id="verdict-heading" ref={headingRef} tabIndex={-1} className="verdict-title">
+              {verdictText(verdict)}
+            </h2>
+            <p className="verdict-summary">{summary}</p>
+          </div>
+        </div>
+        <dl className="verdict-facts">
+          {confidence !== undefined && (
+            <div>
+              <dt>Confidence</dt>
+              <dd>{formatPercent(confidence)}</dd>
+            </div>
+          )}
+          {verdict && verdict !== 'uncompressed' && (
+            <div>
+              <dt>Quality</dt>
+              <dd>{quality.value}</dd>
+            </div>
+          )}
+          {data.model && data.restored && (
+            <div>
+              <dt>Model</dt>
+              <dd>{data.model}</dd>
+            </div>
+          )}
+          <div>
+            <dt>Round trip</dt>
+            <dd>{formatSeconds(view.roundTrip)}</dd>
+          </div>
+        </dl>
+        <div className="verdict-actions">
+          {notRestored && (
+            <button type="button" className="btn btn-primary" onClick={onRestoreAnyway} disabled={busy}>
+              Restore anyway
+            </button>
+          )}
+          <button type="button" className="btn btn-ghost" onClick={onStartOver}>
+            Start over
+          </button>
+        </div>
+      </div>
+
+      {data.restored && view.restoredUrl && (
+        <CompareSlider
+          originalUrl={view.originalUrl}
+          restoredUrl={view.restoredUrl}
+          width={width}
+          height={height}
+          downloadName={name}
+        />
+      )}
+      {data.restored && !view.restoredUrl && (
+        <div className="alert alert-warn" role="alert">
+          The server says the picture was restored but sent no image back.
+        </div>
+      )}
+
+      <div className="result-grid">
+        {data.probabilities && Object.keys(data.probabilities).length > 0 && (
+          <div className="card">
+            <h3>Class probabilities</h3>
+            <ProbabilityChart probabilities={data.probabilities} verdict={verdict} />
+          </div>
+        )}
+
+        <div className="card">
+          <h3>Details</h3>
+          <dl className="details">
+            {verdict && (
+              <div>
+                <dt>Verdict</dt>
+                <dd>{classLabel(verdict)}</dd>
+              </div>
+            )}
+            {verdict && (
+              <div>
+                <dt>Quality estimate</dt>
+                <dd>
+                  {quality.value}
+                  {quality.note && <span className="muted"> · {quality.note}</span>}
+                </dd>
+              </div>
+            )}
+            {width !== undefined && height !== undefined && (
+              <div>
+                <dt>Picture</dt>
+                <dd>
+                  {width} × {height} px{data.image?.format ? ` · ${data.image.format}` : ''}
+                </dd>
+              </div>
+            )}
+            {grid && typeof grid.dx === 'number' && typeof grid.dy === 'number' && (
+              <div>
+                <dt>8×8 grid offset</dt>
+                <dd>
+                  {grid.dx}, {grid.dy}
+                  {(grid.dx !== 0 || grid.dy !== 0) && <span className="muted"> · the picture was probably cropped</span>}
+                </dd>
+              </div>
+            )}
+            <div>
+              <dt>Restored</dt>
+              <dd>{data.restored ? `Yes${data.model ? `, with ${data.model}` : ''}` : 'No'}</dd>
+            </div>
+            {timings.map(([key, seconds]) => (
+              <div key={key}>
+                <dt>{timingLabel(key)}</dt>
+                <dd className="mono">{formatSeconds(seconds)}</dd>
+              </div>
+            ))}
+            <div>
+              <dt>Round trip</dt>
+              <dd className="mono">
+                {formatSeconds(view.roundTrip)} <span className="muted">(upload, queue and download included)</span>
+              </dd>
+            </div>
+          </dl>
+        </div>
+      </div>
+
+      {data.blocks && data.blocks.length > 0 && view.originalUrl && (
+        <div className="card">
+          <h3>Per-block verdicts</h3>
+          <p className="hint">
+            The detector looks at the picture in {data.blocks[0].size}×{data.blocks[0].size} blocks. Each block is
+            tinted by its own verdict, stronger where it is more certain. Hover a block for its numbers.
+          </p>
+          <BlockHeatmap
+            imageUrl={view.originalUrl}
+            blocks={data.blocks}
+            width={width}
+            height={height}
+          />
+        </div>
+      )}
+    </section>
+  );
+}

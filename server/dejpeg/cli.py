@@ -1,0 +1,179 @@
+"""Command line: `python -m dejpeg detect|restore|serve`.
+
+    python -m dejpeg detect photo.jpg scan.png [--json]
+    python -m dejpeg restore photo.jpg -o restored/ [--model small-postgan] [--force]
+    python -m dejpeg serve [--host 127.0.0.1] [--port 5000] [--workers N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")     # before TensorFlow is imported
+
+from .config import Config, ConfigError   # noqa: E402
+from .errors import DejpegError, MissingModel   # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = Config.from_env()
+        if args.models_dir:
+            config = config.replace(models_dir=Path(args.models_dir))
+        return args.run(args, config)
+    except (MissingModel, ConfigError) as e:
+        print(f"dejpeg: error: {e}", file=sys.stderr)
+        if isinstance(e, MissingModel):
+            print("dejpeg: the server never runs with untrained weights; train or copy the "
+                  "models first (see README.md, section Models).", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dejpeg", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--models-dir", help="folder with catalog.json and the model files "
+                                             "(default: $DEJPEG_MODELS_DIR or the shipped models)")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("detect", parents=[common],
+                       help="was each image JPEG-compressed never, once or twice?")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=cmd_detect)
+
+    p = sub.add_parser("restore", parents=[common],
+                       help="remove JPEG artifacts; writes DIR/<name>.png")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR")
+    p.add_argument("--model", help="restorer name (default: the recommended one)")
+    p.add_argument("--force", action="store_true",
+                   help="restore even when the detector finds no compression")
+    p.set_defaults(run=cmd_restore)
+
+    p = sub.add_parser("serve", parents=[common], help="run the HTTP API and the web client")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: $PORT or 5000")
+    p.add_argument("--workers", type=int, default=0,
+                   help="N >= 1: production server (gunicorn, N processes); "
+                        "0: one threaded process (default)")
+    p.set_defaults(run=cmd_serve)
+    return parser
+
+
+def _load(config: Config):
+    from .registry import load_models
+    return load_models(config.models_dir)
+
+
+def _read(path: Path, config: Config):
+    from .imageio import decode
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DejpegError(f"cannot read {path}: {e.strerror}") from None
+    return decode(data, max_bytes=config.max_upload_bytes, max_pixels=config.max_pixels)
+
+
+def cmd_detect(args, config: Config) -> int:
+    models = _load(config)
+    results, failed = [], 0
+    for path in args.files:
+        t0 = time.perf_counter()
+        try:
+            image = _read(path, config)
+            result = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality)
+            result = {"file": str(path), **result, "image": image.info(),
+                      "timings": {"total_s": round(time.perf_counter() - t0, 4)}}
+        except DejpegError as e:
+            failed += 1
+            result = {"file": str(path), "error": e.detail}
+        results.append(result)
+        if not args.json:
+            _print_row(result, first=len(results) == 1)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+def _print_row(r: dict, first: bool) -> None:
+    fmt = "{:<32} {:<13} {:>7} {:>7} {:>7}  {:<14} {:>6} {:>8}"
+    if first:
+        print(fmt.format("file", "verdict", "uncomp", "single", "double", "quality", "blocks",
+                         "time"))
+    name = r["file"] if len(r["file"]) <= 32 else "…" + r["file"][-31:]
+    if "error" in r:
+        print(f"{name:<32} error: {r['error']}")
+        return
+    p, q = r["probabilities"], r["quality"]
+    quality = "-"
+    if q:
+        quality = f"{q['estimate']} ({'table' if q['source'] == 'quantization-table' else 'pixels'})"
+    print(fmt.format(name, r["verdict"], f"{p['uncompressed']:.3f}", f"{p['single']:.3f}",
+                     f"{p['double']:.3f}", quality, len(r["blocks"]),
+                     f"{r['timings']['total_s']:.2f} s"))
+
+
+def cmd_restore(args, config: Config) -> int:
+    from .imageio import encode_png
+    models = _load(config)
+    model = args.model or models.default_restorer
+    if model not in models.restorers:
+        names = ", ".join(sorted(models.restorers))
+        print(f"dejpeg: error: unknown model {model!r}; restorers: {names}", file=sys.stderr)
+        return 2
+    args.output.mkdir(parents=True, exist_ok=True)
+    used, failed = set(), 0
+    for path in args.files:
+        t0 = time.perf_counter()
+        try:
+            image = _read(path, config)
+            verdict, grid = "skipped", (0, 0)
+            if not args.force:
+                found = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality)
+                verdict, grid = found["verdict"], (found["grid"]["dx"], found["grid"]["dy"])
+            restored = args.force or verdict != "uncompressed"
+            pixels = image.rgb
+            if restored:
+                pixels = models.restorers[model].restore(image.rgb, grid=grid)
+            out = _unique(args.output, path.stem, used)
+            out.write_bytes(encode_png(pixels, image.alpha, image.grayscale))
+        except DejpegError as e:
+            failed += 1
+            print(f"{path}: error: {e.detail}")
+            continue
+        what = f"restored with {model}" if restored else \
+            "not restored (no compression found), saved as PNG"
+        print(f"{path} -> {out}: {what}; verdict {verdict}; {time.perf_counter() - t0:.2f} s")
+    return 1 if failed else 0
+
+
+def _unique(folder: Path, stem: str, used: set) -> Path:
+    """folder/stem.png, or stem-2.png, ... when two inputs share a name."""
+    name, n = f"{stem}.png", 1
+    while name in used:
+        n += 1
+        name = f"{stem}-{n}.png"
+    used.add(name)
+    return folder / name
+
+
+def cmd_serve(args, config: Config) -> int:
+    port = args.port if args.port is not None else config.port
+    if args.workers >= 1:
+        from .registry import read_catalog
+        read_catalog(config.models_dir)          # fail fast, before starting any worker
+        from .production import run_gunicorn
+        return run_gunicorn(args.host, port, args.workers, config)
+    from .web import create_app
+    app = create_app(config)
+    print(f"deJPEG on http://{args.host}:{port}/ (one process; `--workers N` for production)",
+          flush=True)
+    app.run(host=args.host, port=port, threaded=True, debug=False, use_reloader=False)
+    return 0

@@ -1,0 +1,147 @@
+"""Training and evaluation data: compression cases and samples, made from clean corpus images.
+
+NumPy and Pillow only (backend-agnostic).  The detector's samples go through exactly the
+feature code the server uses (`features.image_features`, grid search included).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import features, jpeg
+from .archs import CLASSES
+
+
+@dataclass(frozen=True)
+class Case:
+    """One compression history.  kind: "uncompressed" | "single" | "double".
+
+    `recrop` = (dx, dy) cropped between the two passes of a double compression (grids not
+    aligned); `shift` = (dx, dy) cropped off at the very end (the last grid moves off the
+    image origin, as after any crop).
+    """
+    kind: str
+    q1: int = 0
+    q2: int = 0
+    recrop: tuple[int, int] = (0, 0)
+    shift: tuple[int, int] = (0, 0)
+
+    @property
+    def label(self) -> int:
+        return CLASSES.index(self.kind)
+
+    @property
+    def name(self) -> str:
+        if self.kind == "uncompressed":
+            base = "uncompressed"
+        elif self.kind == "single":
+            base = f"single {self.q1}"
+        else:
+            base = f"double ({self.q1},{self.q2})" + (" recrop" if self.recrop != (0, 0) else "")
+        return base + (" shifted" if self.shift != (0, 0) else "")
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        if self.kind == "single":
+            out = jpeg.compress(rgb, self.q1)
+        elif self.kind == "double":
+            out = jpeg.compress_double(rgb, self.q1, self.q2, self.recrop)
+        else:
+            out = rgb
+        dx, dy = self.shift
+        return np.ascontiguousarray(out[dy:, dx:])
+
+
+SEED_SINGLE = (10, 30, 50, 70, 90)
+SEED_DOUBLE = tuple((50, q) for q in (10, 30, 50, 70, 90))
+
+
+def seed_cases(shift=(0, 0)) -> list[Case]:
+    """The eleven cases the seed reported."""
+    return ([Case("uncompressed", shift=shift)]
+            + [Case("single", q, shift=shift) for q in SEED_SINGLE]
+            + [Case("double", a, b, shift=shift) for a, b in SEED_DOUBLE])
+
+
+def _shift(rng) -> tuple[int, int]:
+    while True:
+        s = (int(rng.integers(0, 8)), int(rng.integers(0, 8)))
+        if s != (0, 0):
+            return s
+
+
+def random_case(rng: np.random.Generator) -> Case:
+    """A training case: a third each uncompressed / single / double, wide QF ranges.
+
+    Single: half the seed's QFs, half uniform in 10..95.  Double: 40 % (50, seed QF), else
+    a random pair at least 5 apart; half of the doubles are recropped between the passes.
+    Half of all cases end with a crop that moves the grid.  Aligned (q, q) doubles are left
+    out: recompressing at the same quality is nearly idempotent, a label no pixel can carry.
+    """
+    shift = _shift(rng) if rng.random() < 0.5 else (0, 0)
+    u = rng.random()
+    if u < 1 / 3:
+        return Case("uncompressed", shift=shift)
+    if u < 2 / 3:
+        q = int(rng.choice(SEED_SINGLE)) if rng.random() < 0.5 else int(rng.integers(10, 96))
+        return Case("single", q, shift=shift)
+    recrop = _shift(rng) if rng.random() < 0.5 else (0, 0)
+    while True:
+        if rng.random() < 0.4:
+            q1, q2 = 50, int(rng.choice(SEED_SINGLE))
+        else:
+            q1, q2 = int(rng.integers(10, 96)), int(rng.integers(10, 96))
+        if abs(q1 - q2) >= 5 or recrop != (0, 0):
+            return Case("double", q1, q2, recrop, shift)
+
+
+def load_images(folder: str | Path) -> list[np.ndarray]:
+    """All images of a corpus split as uint8 RGB arrays, in name order."""
+    out = []
+    for p in sorted(Path(folder).glob("*.png")):
+        with Image.open(p) as im:
+            out.append(np.asarray(im.convert("RGB")))
+    return out
+
+
+def random_crop(rgb: np.ndarray, side: int, rng: np.random.Generator, align: int = 1) -> np.ndarray:
+    """A random crop of at most side x side, its corner on multiples of `align`."""
+    h, w = rgb.shape[:2]
+    ch, cw = min(side, h), min(side, w)
+    y = int(rng.integers(0, (h - ch) // align + 1)) * align
+    x = int(rng.integers(0, (w - cw) // align + 1)) * align
+    return rgb[y:y + ch, x:x + cw]
+
+
+def detector_samples(rgb: np.ndarray, case: Case, max_blocks: int = 64):
+    """Features (N, 120, 64, 1) as uint16 counts out of 1024, and the case's label, per block."""
+    img = case.apply(rgb)
+    feats, blocks, _ = features.image_features(img, limit=max_blocks)
+    counts = np.rint(feats * 1024).astype(np.uint16)
+    return counts, np.full(len(blocks), case.label, np.uint8)
+
+
+def restorer_pair(rgb: np.ndarray, size: int, rng: np.random.Generator,
+                  qualities=(10,), double_first=(50,), p_double: float = 0.5,
+                  p_recrop: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """(jpeg, clean) crops of side `size` for the restorer, grid-aligned (corner at 8k).
+
+    The JPEG side is single-compressed at a quality from `qualities`, or double-compressed
+    (first pass from `double_first`), the second pass sometimes after a crop between passes.
+    Compression runs on a larger area than the crop so crop edges carry no border effects.
+    """
+    area = random_crop(rgb, size + 32, rng, align=8)
+    q = int(rng.choice(qualities))
+    if rng.random() < p_double:
+        q1 = int(rng.choice(double_first))
+        recrop = _shift(rng) if rng.random() < p_recrop else (0, 0)
+        first = jpeg.compress(area, q1)
+        dx, dy = recrop
+        # keep the clean and the last grid aligned: shift both, recompress only the JPEG side
+        area = np.ascontiguousarray(area[dy:, dx:])
+        comp = jpeg.compress(np.ascontiguousarray(first[dy:, dx:]), q)
+    else:
+        comp = jpeg.compress(area, q)
+    return comp[8:8 + size, 8:8 + size], area[8:8 + size, 8:8 + size]

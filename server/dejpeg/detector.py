@@ -1,0 +1,79 @@
+"""Detector service: an image's JPEG history (never / once / twice) from its pixels."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from . import features, quality
+from .archs import CLASSES
+from .errors import UnusableImage
+
+
+def aggregate(block_probs: np.ndarray) -> np.ndarray:
+    """Image probabilities from block probabilities (N, 3).
+
+    The mean of the block probabilities, so confident blocks (textured areas, which carry
+    the quantisation evidence) and unsure ones (flat sky) each count for what they say; the
+    seed's mode of block argmaxes throws that away.  `ai-research/eval_detector.py` compares
+    the two on validation images.
+    """
+    p = block_probs.mean(axis=0)
+    return p / p.sum()
+
+
+def _probs(p) -> dict[str, float]:
+    return {c: round(float(v), 4) for c, v in zip(CLASSES, p)}
+
+
+class Detector:
+    """C_Tiny on DCT histograms of up to 21 grid-aligned 256x256 luma blocks."""
+
+    def __init__(self, model, name: str = "c-tiny"):
+        self.model = model
+        self.name = name
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: str | Path, name: str = "c-tiny") -> "Detector":
+        import keras
+        return cls(keras.saving.load_model(path, compile=False), name)
+
+    def predict_blocks(self, feats: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self.model(feats, training=False), dtype=np.float64)
+
+    def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None) -> dict:
+        """Verdict, probabilities, per-block results, grid offset and quality estimate.
+
+        `jpeg_quality` is the quality read from the file's own quantisation tables, when the
+        upload was a JPEG; otherwise it is estimated from the pixels (when compression is
+        detected).
+        """
+        h, w = rgb.shape[:2]
+        if h < 8 or w < 8:
+            raise UnusableImage(f"image is {w}x{h}; the detector needs at least 8x8 pixels")
+        feats, blocks, offset = features.image_features(rgb)
+        probs = self.predict_blocks(feats)
+        image_p = aggregate(probs)
+        verdict = CLASSES[int(np.argmax(image_p))]
+        if jpeg_quality is not None:
+            q = {"estimate": int(jpeg_quality), "source": "quantization-table"}
+        elif verdict != "uncompressed":
+            est = quality.quality_from_pixels(rgb, offset)
+            q = None if est is None else {"estimate": est, "source": "pixels"}
+        else:
+            q = None
+        return {
+            "verdict": verdict,
+            "probabilities": _probs(image_p),
+            "blocks": [{"x": b.x, "y": b.y, "size": features.BLOCK, "width": b.width,
+                        "height": b.height, "tiled": b.tiled,
+                        "verdict": CLASSES[int(np.argmax(p))], "probabilities": _probs(p)}
+                       for b, p in zip(blocks, probs)],
+            "grid": {"dx": offset[0], "dy": offset[1]},
+            "quality": q,
+            "model": self.name,
+        }
+

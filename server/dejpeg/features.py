@@ -1,0 +1,187 @@
+"""Detector input: luma, 8x8-grid search, 256x256 blocks and DCT-histogram features.
+
+The feature follows Park et al. (ECCV 2018) as described in DESIGN.md: for every 8x8 block
+of a 256x256 luma block take the orthonormal 2-D DCT-II (pixel values as decoded, no level
+shift); for each of the 64 frequencies histogram its 1024 coefficients into 120 unit bins,
+bin k (b = k - 60) counting b < c <= b + 1, divided by 1024.  Shape: (120, 64, 1).
+
+Everything here is NumPy and vectorised; the training pipeline and the server share it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BLOCK = 256          # side of a detector block, in pixels
+MAX_BLOCKS = 21      # blocks looked at per image
+BINS = 120           # histogram bins per frequency
+BIN_OFFSET = 60      # bin k holds coefficients in (k - 60, k - 59]
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma (the Y of JPEG's YCbCr) of an RGB uint8 image, as float32.
+
+    A 2-D array is taken to be luma already.
+    """
+    if rgb.ndim == 2:
+        return rgb.astype(np.float32)
+    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def dct_matrix(n: int = 8) -> np.ndarray:
+    """Orthonormal DCT-II matrix D, so that D @ x is the 1-D DCT of x."""
+    k = np.arange(n)[:, None]
+    i = np.arange(n)[None, :]
+    d = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    d[0] /= np.sqrt(2.0)
+    return d
+
+
+_D = dct_matrix(8)
+
+
+def block_dct(plane: np.ndarray) -> np.ndarray:
+    """8x8 block DCT of planes shaped (..., H, W) with H, W multiples of 8.
+
+    Returns (..., H/8, W/8, 64): the 64 coefficients of every block, row-major (u, v).
+    """
+    *lead, h, w = plane.shape
+    blocks = plane.reshape(*lead, h // 8, 8, w // 8, 8)
+    coef = np.einsum("ui,...aibj,vj->...abuv", _D, blocks, _D, optimize=True)
+    return coef.reshape(*lead, h // 8, w // 8, 64)
+
+
+def dct_histograms(blocks: np.ndarray) -> np.ndarray:
+    """Features of luma blocks shaped (N, 256, 256) -> (N, 120, 64, 1) float32."""
+    blocks = np.asarray(blocks, dtype=np.float64)
+    n = blocks.shape[0]
+    coef = block_dct(blocks).reshape(n, -1, 64)          # (N, 1024, 64)
+    per_block = coef.shape[1]
+    # rounding to 1e-6 first settles values that are integers in exact arithmetic (the AC
+    # coefficients of a flat block are 0, not +-1e-15) into the bin exact arithmetic gives
+    idx = np.ceil(np.round(coef, 6)).astype(np.int64) + (BIN_OFFSET - 1)
+    valid = (idx >= 0) & (idx < BINS)
+    freq = np.broadcast_to(np.arange(64), idx.shape)
+    img = np.broadcast_to(np.arange(n)[:, None, None], idx.shape)
+    flat = (img[valid] * 64 + freq[valid]) * BINS + idx[valid]
+    hist = np.bincount(flat, minlength=n * 64 * BINS).reshape(n, 64, BINS)
+    hist = hist.astype(np.float32) / per_block
+    return np.ascontiguousarray(hist.transpose(0, 2, 1))[..., None]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Where a detector block came from, in image pixel coordinates."""
+    x: int
+    y: int
+    width: int      # image pixels covered (less than 256 when the image is smaller)
+    height: int
+
+    @property
+    def tiled(self) -> bool:
+        return self.width < BLOCK or self.height < BLOCK
+
+
+def _positions(size: int, offset: int, count: int) -> list[int]:
+    """`count` block starts along one axis, on the 8-pixel grid from `offset`, spread evenly."""
+    last = offset + ((size - offset - BLOCK) // 8) * 8
+    if count == 1:
+        return [offset + ((last - offset) // 16) * 8]
+    return [offset + int(round((last - offset) * i / (count - 1) / 8)) * 8 for i in range(count)]
+
+
+def _grid_counts(nx: int, ny: int, limit: int) -> tuple[int, int]:
+    """Blocks along x and y: all of them when they fit, else the best spread under limit."""
+    if nx * ny <= limit:
+        return nx, ny
+    best = (1, 1)
+    for gx in range(1, nx + 1):
+        gy = min(ny, limit // gx)
+        if gy < 1:
+            break
+        aspect_err = abs(np.log((gx / gy) / (nx / ny)))
+        key = (gx * gy, -aspect_err)
+        best_key = (best[0] * best[1], -abs(np.log((best[0] / best[1]) / (nx / ny))))
+        if key > best_key:
+            best = (gx, gy)
+    return best
+
+
+def select_blocks(width: int, height: int, offset: tuple[int, int] = (0, 0),
+                  limit: int = MAX_BLOCKS) -> list[Block]:
+    """Deterministic 256x256 blocks on the 8x8 grid starting at `offset` (dx, dy).
+
+    Non-overlapping blocks cover the image when at most `limit` fit; otherwise an evenly
+    spread grid of at most `limit` blocks.  An axis shorter than a block gets one block that
+    covers what the grid allows (to be tiled up to 256 by `extract_blocks`).
+    """
+    dx, dy = offset
+    if width - dx < 8 or height - dy < 8:
+        dx, dy = 0, 0
+    if width < 8 or height < 8:
+        raise ValueError("image smaller than one 8x8 JPEG block")
+    nx = max(1, (width - dx) // BLOCK)
+    ny = max(1, (height - dy) // BLOCK)
+    gx, gy = _grid_counts(nx, ny, limit)
+    bw = min(BLOCK, ((width - dx) // 8) * 8)
+    bh = min(BLOCK, ((height - dy) // 8) * 8)
+    xs = _positions(width, dx, gx) if bw == BLOCK else [dx]
+    ys = _positions(height, dy, gy) if bh == BLOCK else [dy]
+    return [Block(x, y, bw, bh) for y in ys for x in xs]
+
+
+def extract_blocks(image: np.ndarray, blocks: list[Block]) -> np.ndarray:
+    """Cut `blocks` out of an RGB image or luma plane -> luma (N, 256, 256) float32.
+
+    A block smaller than 256 (small image) is tiled periodically; since its sides are
+    multiples of 8 and it sits on the grid, every 8x8 block of the result is a real one.
+    """
+    out = np.empty((len(blocks), BLOCK, BLOCK), np.float32)
+    for i, b in enumerate(blocks):
+        patch = luma(image[b.y:b.y + b.height, b.x:b.x + b.width])
+        if b.tiled:
+            reps = (-(-BLOCK // b.height), -(-BLOCK // b.width))
+            patch = np.tile(patch, reps)[:BLOCK, :BLOCK]
+        out[i] = patch
+    return out
+
+
+def grid_offset(image: np.ndarray, region: int = 256) -> tuple[int, int]:
+    """Find the 8x8 JPEG grid of a (possibly cropped) image: (dx, dy) in 0..7.
+
+    Each of the 64 candidate offsets is scored on a central region by the share of its
+    AC DCT coefficients that are near zero (|c| < 0.5): on the grid the encoder used, the
+    quantiser has set many of them to exactly zero, off the grid they spread out.  The best
+    is kept only if it stands out from the median candidate; otherwise (no JPEG evidence)
+    (0, 0) is returned.
+    """
+    h, w = image.shape[:2]
+    side_y = min(region, ((h - 8) // 8) * 8)
+    side_x = min(region, ((w - 8) // 8) * 8)
+    if side_y < 8 or side_x < 8:
+        return (0, 0)
+    y0 = max(0, (h - side_y - 8) // 2)
+    x0 = max(0, (w - side_x - 8) // 2)
+    area = luma(image[y0:y0 + side_y + 8, x0:x0 + side_x + 8]).astype(np.float64)
+    # all 64 shifted crops at once: (8, 8, side_y, side_x)
+    shifted = np.lib.stride_tricks.sliding_window_view(area, (side_y, side_x))[:8, :8]
+    coef = block_dct(shifted)[..., 1:]                  # drop DC
+    score = (np.abs(coef) < 0.5).mean(axis=(2, 3, 4))   # (8, 8) by (sy, sx)
+    # the crop origin is (y0 + sy, x0 + sx); the grid offset is that position mod 8
+    sy, sx = np.unravel_index(np.argmax(score), score.shape)
+    if score.max() - np.median(score) < 0.02:
+        return (0, 0)
+    return (int((x0 + sx) % 8), int((y0 + sy) % 8))
+
+
+def image_features(rgb: np.ndarray, offset: tuple[int, int] | None = None,
+                   limit: int = MAX_BLOCKS) -> tuple[np.ndarray, list[Block], tuple[int, int]]:
+    """Everything the detector needs from an RGB (or grey) uint8 image.
+
+    Returns (features (N, 120, 64, 1), blocks, grid offset used).
+    """
+    if offset is None:
+        offset = grid_offset(rgb)
+    blocks = select_blocks(rgb.shape[1], rgb.shape[0], offset, limit)
+    return dct_histograms(extract_blocks(rgb, blocks)), blocks, offset

@@ -1,0 +1,126 @@
+"""Restorer losses in `keras.ops` only (any backend).  Images are RGB in [-1, 1].
+
+- `l1`
+- `ms_ssim` (Wang, Simoncelli & Bovik 2003): Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03,
+  the published scale weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), renormalised over as
+  many scales as the crop allows (each scale's side must be at least the window).
+- `VGGFeatures`: distance between VGG-19 ImageNet features of output and target, when the
+  weights file is on disk (they cannot be downloaded on our machines).
+- `content_loss`: 0.84 (1 - MS-SSIM) + 0.16 L1, the mix Zhao et al. (IEEE TCI 2017) found
+  best for restoration, plus the VGG term when available.
+- `adversarial` losses for the critic and the generator (non-saturating, on logits).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import keras
+from keras import ops
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+WINDOW = 11
+
+
+def l1(y_true, y_pred):
+    return ops.mean(ops.abs(y_true - y_pred))
+
+
+def _gaussian_kernel(size: int = WINDOW, sigma: float = 1.5, channels: int = 3):
+    x = np.arange(size, dtype=np.float32) - (size - 1) / 2
+    g = np.exp(-(x ** 2) / (2 * sigma ** 2))
+    k = np.outer(g, g)
+    k /= k.sum()
+    return np.tile(k[:, :, None, None], (1, 1, channels, 1)).astype(np.float32)
+
+
+def _ssim_parts(x, y, kernel):
+    """Mean SSIM luminance*contrast-structure and contrast-structure terms, images in [0, 1]."""
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    f = lambda t: ops.depthwise_conv(t, kernel, strides=1, padding="valid")
+    mx, my = f(x), f(y)
+    sxx = f(x * x) - mx * mx
+    syy = f(y * y) - my * my
+    sxy = f(x * y) - mx * my
+    cs = (2 * sxy + c2) / (sxx + syy + c2)
+    lum = (2 * mx * my + c1) / (mx * mx + my * my + c1)
+    return ops.mean(lum * cs, axis=(1, 2, 3)), ops.mean(cs, axis=(1, 2, 3))
+
+
+def scales_for(side: int, window: int = WINDOW) -> int:
+    """How many MS-SSIM scales fit a crop of `side` pixels (at most 5)."""
+    s = 1
+    while s < 5 and side // (2 ** s) >= window:
+        s += 1
+    return s
+
+
+def ms_ssim(y_true, y_pred, scales: int | None = None):
+    """Per-image MS-SSIM of [-1, 1] images (batch, H, W, 3)."""
+    x = (y_true + 1.0) / 2.0
+    y = (y_pred + 1.0) / 2.0
+    side = min(int(x.shape[1]), int(x.shape[2]))
+    n = scales or scales_for(side)
+    w = np.array(MS_SSIM_WEIGHTS[:n], np.float32)
+    w = w / w.sum()
+    kernel = _gaussian_kernel(channels=int(x.shape[-1]))
+    out = 1.0
+    for i in range(n):
+        ssim, cs = _ssim_parts(x, y, kernel)
+        if i == n - 1:
+            out = out * ops.power(ops.relu(ssim) + 1e-6, w[i])
+        else:
+            out = out * ops.power(ops.relu(cs) + 1e-6, w[i])
+            x = ops.average_pool(x, 2, strides=2, padding="valid")
+            y = ops.average_pool(y, 2, strides=2, padding="valid")
+    return out
+
+
+def vgg19_weights_path() -> Path | None:
+    """The VGG-19 ImageNet weights (no top) if present: $DEJPEG_VGG19_WEIGHTS or the Keras cache."""
+    env = os.environ.get("DEJPEG_VGG19_WEIGHTS")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+                      / "models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    return next((p for p in candidates if p.is_file()), None)
+
+
+class VGGFeatures:
+    """Mean squared distance between VGG-19 features (layer `layer`) of output and target."""
+
+    def __init__(self, weights: str | Path, layer: str = "block5_conv4"):
+        vgg = keras.applications.VGG19(include_top=False, weights=str(weights))
+        vgg.trainable = False
+        self.model = keras.Model(vgg.input, vgg.get_layer(layer).output)
+        # ImageNet preprocessing of the "caffe" VGG weights: BGR, mean subtracted, 0..255
+        self.mean = np.array([103.939, 116.779, 123.68], np.float32)
+
+    def _prep(self, x):
+        x = (x + 1.0) * 127.5
+        return ops.flip(x, axis=-1) - self.mean
+
+    def __call__(self, y_true, y_pred):
+        return ops.mean(ops.square(self.model(self._prep(y_true)) - self.model(self._prep(y_pred))))
+
+
+def content_loss(vgg: VGGFeatures | None = None, vgg_weight: float = 1e-3):
+    """The generator's content loss as a Keras loss function."""
+    def loss(y_true, y_pred):
+        value = 0.84 * (1.0 - ops.mean(ms_ssim(y_true, y_pred))) + 0.16 * l1(y_true, y_pred) / 2.0
+        if vgg is not None:
+            value = value + vgg_weight * vgg(y_true, y_pred)
+        return value
+    loss.__name__ = "content"
+    return loss
+
+
+def critic_loss(real_logits, fake_logits):
+    """Binary cross-entropy on logits: real -> 1, generated -> 0."""
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    return bce(ops.ones_like(real_logits), real_logits) + bce(ops.zeros_like(fake_logits), fake_logits)
+
+
+def generator_adversarial(y_true, fake_logits):
+    """Non-saturating generator loss: make the critic call generated crops real."""
+    return keras.losses.BinaryCrossentropy(from_logits=True)(ops.ones_like(fake_logits), fake_logits)

@@ -1,0 +1,54 @@
+"""The shipped models: `models/catalog.json` names each file and says what it is.
+
+Only what the catalog lists is loaded, and every file it lists must be there: a missing file
+stops the server with a message naming it (random weights are never served).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import MissingModel
+
+DEFAULT_DIR = Path(__file__).parent / "models"
+
+
+@dataclass
+class Models:
+    detector: "Detector"
+    restorers: dict[str, "Restorer"]
+    default_restorer: str
+    catalog: list[dict] = field(default_factory=list)
+
+
+def read_catalog(models_dir: str | Path = DEFAULT_DIR) -> list[dict]:
+    path = Path(models_dir) / "catalog.json"
+    if not path.is_file():
+        raise MissingModel(f"model catalog not found: {path}")
+    entries = json.loads(path.read_text())["models"]
+    for e in entries:
+        if not (Path(models_dir) / e["file"]).is_file():
+            raise MissingModel(f"model file for '{e['name']}' not found: {Path(models_dir) / e['file']}"
+                               " (train it with ai-research/, see the README)")
+    return entries
+
+
+def load_models(models_dir: str | Path = DEFAULT_DIR) -> Models:
+    """Load every model of the catalog (imports Keras; `read_catalog` alone does not)."""
+    from .detector import Detector
+    from .restorer import Restorer
+    models_dir = Path(models_dir)
+    catalog = read_catalog(models_dir)
+    detectors = [e for e in catalog if e["kind"] == "detector"]
+    restorers = [e for e in catalog if e["kind"] == "restorer"]
+    if not detectors or not restorers:
+        raise MissingModel(f"{models_dir / 'catalog.json'} must list a detector and a restorer")
+    det = detectors[0]
+    default = next((e["name"] for e in restorers if e.get("default")), restorers[0]["name"])
+    return Models(
+        detector=Detector.load(models_dir / det["file"], det["name"]),
+        restorers={e["name"]: Restorer.load(models_dir / e["file"], e["name"]) for e in restorers},
+        default_restorer=default,
+        catalog=catalog,
+    )

@@ -1,0 +1,106 @@
+"""Restorer service: a generator run over a whole image in overlapping, blended tiles.
+
+Tiling keeps memory bounded for any image size and lets the network see the 8x8 JPEG grid
+where it saw it in training: tiles start on the grid of the image (or of the grid offset
+the detector found, for cropped images).  Overlaps are blended with linear ramps, so no
+seam shows; the output has exactly the input's size.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+
+import numpy as np
+
+MARGIN = 16   # reflected context around the image, a multiple of 8
+
+
+def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+    """Starts of tiles of side `tile` covering 0..size with at least `overlap`, multiples of 8."""
+    if size <= tile:
+        return [0]
+    n = math.ceil((size - overlap) / (tile - overlap))
+    last = size - tile
+    starts = [min(last, int(round(last * i / (n - 1) / 8)) * 8) for i in range(n)]
+    starts[-1] = last
+    return starts
+
+
+def tile_size(size: int, max_tile: int, overlap: int, multiple: int) -> int:
+    """Smallest tile (a multiple of `multiple`) that covers `size` with as few tiles as `max_tile`."""
+    if size <= max_tile:
+        return -(-size // multiple) * multiple
+    n = math.ceil((size - overlap) / (max_tile - overlap))
+    side = math.ceil((size - overlap) / n) + overlap
+    return min(max_tile, -(-side // multiple) * multiple)
+
+
+def ramp(side: int, overlap: int) -> np.ndarray:
+    """1-D blending weights: linear from ~0 to 1 over `overlap` at both ends, 1 inside."""
+    i = np.arange(side, dtype=np.float32) + 0.5
+    return np.clip(np.minimum(i, side - i) / max(overlap, 1), 1e-3, 1.0)
+
+
+class Restorer:
+    """Apply a restorer network (RGB in [-1, 1]) to uint8 RGB images of any size."""
+
+    def __init__(self, model, name: str, tile: int = 512, overlap: int = 32, multiple: int = 8,
+                 batch: int = 4):
+        self.model = model
+        self.name = name
+        self.tile = tile
+        self.overlap = overlap
+        self.multiple = multiple
+        self.batch = batch
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: str | Path, name: str, **kw) -> "Restorer":
+        import keras
+        from .archs import multiple
+        model = keras.saving.load_model(path, compile=False)
+        return cls(model, name, multiple=max(8, multiple(model)), **kw)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self.model(batch, training=False), dtype=np.float32)
+
+    def restore(self, rgb: np.ndarray, grid: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Restore an (H, W, 3) uint8 image; `grid` is the JPEG grid offset (dx, dy)."""
+        h, w = rgb.shape[:2]
+        dx, dy = grid
+        # pad so that the JPEG grid falls on multiples of 8 of the padded image, with a
+        # reflected margin of context; reflect needs the image to be larger than the pad
+        top, left = MARGIN + (8 - dy) % 8, MARGIN + (8 - dx) % 8
+        x = rgb.astype(np.float32) / 127.5 - 1.0
+        x = _pad(x, top, left, MARGIN, MARGIN)
+        ph, pw = x.shape[:2]
+        th = tile_size(ph, self.tile, self.overlap, self.multiple)
+        tw = tile_size(pw, self.tile, self.overlap, self.multiple)
+        x = _pad(x, 0, 0, max(0, th - ph), max(0, tw - pw))
+        ys = tile_starts(x.shape[0], th, self.overlap)
+        xs = tile_starts(x.shape[1], tw, self.overlap)
+        weight = np.outer(ramp(th, self.overlap), ramp(tw, self.overlap))[..., None]
+        acc = np.zeros(x.shape, np.float32)
+        norm = np.zeros(x.shape[:2] + (1,), np.float32)
+        starts = [(y0, x0) for y0 in ys for x0 in xs]
+        for i in range(0, len(starts), self.batch):
+            chunk = starts[i:i + self.batch]
+            out = self._run(np.stack([x[y0:y0 + th, x0:x0 + tw] for y0, x0 in chunk]))
+            for (y0, x0), o in zip(chunk, out):
+                acc[y0:y0 + th, x0:x0 + tw] += o * weight
+                norm[y0:y0 + th, x0:x0 + tw] += weight
+        acc /= norm
+        out = acc[top:top + h, left:left + w]
+        return np.clip(np.rint((out + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def _pad(x: np.ndarray, top: int, left: int, bottom: int, right: int) -> np.ndarray:
+    """Symmetric padding that also works when a pad exceeds the image side."""
+    while top or left or bottom or right:
+        h, w = x.shape[:2]
+        t, l, b, r = min(top, h), min(left, w), min(bottom, h), min(right, w)
+        x = np.pad(x, ((t, b), (l, r), (0, 0)), mode="symmetric")
+        top, left, bottom, right = top - t, left - l, bottom - b, right - r
+    return x

@@ -1,0 +1,213 @@
+"""The OpenAPI 3 description of the API, built for the models this server has loaded."""
+from __future__ import annotations
+
+from .. import __version__
+
+CLASSES = ["uncompressed", "single", "double"]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict, required=(), **extra) -> dict:
+    return {"type": "object", "properties": properties, "required": list(required), **extra}
+
+
+NUMBER = {"type": "number"}
+INTEGER = {"type": "integer"}
+STRING = {"type": "string"}
+BOOLEAN = {"type": "boolean"}
+VERDICT = {"type": "string", "enum": CLASSES}
+TIMINGS = {"type": "object", "additionalProperties": NUMBER,
+           "description": "Seconds spent in each stage: queue_s (waiting for an inference "
+                          "slot), decode_s, detect_s, restore_s, encode_s, total_s."}
+
+SCHEMAS = {
+    "Problem": _obj({
+        "type": {**STRING, "description": "A URI naming the kind of problem."},
+        "title": {**STRING, "description": "A short summary of the kind of problem."},
+        "status": {**INTEGER, "description": "The HTTP status code."},
+        "detail": {**STRING, "description": "What went wrong with this request, in words."},
+    }, ["type", "title", "status", "detail"], description="RFC 9457 problem details."),
+    "Probabilities": _obj({c: {**NUMBER, "minimum": 0, "maximum": 1} for c in CLASSES}, CLASSES,
+                          description="Class probabilities; they sum to 1."),
+    "Block": _obj({
+        "x": INTEGER, "y": INTEGER,
+        "size": {**INTEGER, "description": "Side of the analysed block (256)."},
+        "width": {**INTEGER, "description": "Image pixels inside the block."},
+        "height": INTEGER,
+        "tiled": {**BOOLEAN, "description": "The image was smaller than a block and was "
+                                            "tiled to fill it."},
+        "verdict": VERDICT,
+        "probabilities": _ref("Probabilities"),
+    }, ["x", "y", "size", "verdict", "probabilities"]),
+    "Quality": _obj({
+        "estimate": {**INTEGER, "minimum": 1, "maximum": 100,
+                     "description": "IJG quality factor of the (last) compression."},
+        "source": {"type": "string", "enum": ["quantization-table", "pixels"]},
+        "exact": {**BOOLEAN, "description": "The file's table is exactly an IJG table "
+                                            "(only for source quantization-table)."},
+    }, ["estimate", "source"], nullable=True),
+    "ImageInfo": _obj({
+        "width": INTEGER, "height": INTEGER,
+        "format": {**STRING, "description": "File format as Pillow names it: JPEG, PNG, ..."},
+        "mode": {**STRING, "description": "Pixel mode of the upload: RGB, RGBA, L, P, I;16, ..."},
+        "alpha": BOOLEAN, "grayscale": BOOLEAN,
+    }, ["width", "height", "format"]),
+    "Detection": _obj({
+        "verdict": VERDICT,
+        "probabilities": _ref("Probabilities"),
+        "blocks": {"type": "array", "items": _ref("Block")},
+        "grid": _obj({"dx": INTEGER, "dy": INTEGER}, description="Offset of the 8x8 JPEG grid."),
+        "quality": _ref("Quality"),
+        "image": _ref("ImageInfo"),
+        "model": {**STRING, "description": "The detector's name."},
+        "timings": TIMINGS,
+    }, ["verdict", "probabilities", "blocks", "quality", "image", "model", "timings"]),
+    "Restoration": _obj({
+        "restored": {**BOOLEAN, "description": "False when the detector found no compression "
+                                               "and the input was returned unchanged."},
+        "model": {**STRING, "description": "The restorer's name."},
+        "force": BOOLEAN,
+        "image_png": {**STRING, "description": "The result as a data:image/png;base64 URL."},
+        "image": _ref("ImageInfo"),
+        "timings": TIMINGS,
+        "detector": {**STRING, "description": "The detector's name (when detection ran)."},
+        "verdict": VERDICT,
+        "probabilities": _ref("Probabilities"),
+        "blocks": {"type": "array", "items": _ref("Block")},
+        "grid": _obj({"dx": INTEGER, "dy": INTEGER}),
+        "quality": _ref("Quality"),
+    }, ["restored", "model", "image_png", "image", "timings"],
+        description="The /detect fields (when detection ran, i.e. force=false) plus the result."),
+    "Model": _obj({
+        "name": STRING,
+        "kind": {"type": "string", "enum": ["detector", "restorer"]},
+        "file": STRING,
+        "description": STRING,
+        "trained_for": {"type": "object"},
+        "metrics": {"type": "object"},
+        "default": BOOLEAN,
+    }, ["name", "kind", "description", "default"]),
+    "Models": _obj({
+        "models": {"type": "array", "items": _ref("Model")},
+        "default_restorer": STRING,
+        "detector": STRING,
+    }, ["models", "default_restorer", "detector"]),
+    "Health": _obj({
+        "status": {"type": "string", "enum": ["ok"]},
+        "version": STRING,
+        "models": {"type": "object"},
+        "limits": {"type": "object"},
+        "load": {"type": "object"},
+    }, ["status"]),
+}
+
+
+def _problem(description: str, headers: dict | None = None) -> dict:
+    out = {"description": description,
+           "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+def _upload_errors(config) -> dict:
+    retry = {"Retry-After": {"description": "Seconds to wait before retrying.",
+                             "schema": INTEGER}}
+    return {
+        "400": _problem("Missing or empty 'image' field, not a multipart form, or a bad "
+                        "'model' / 'force' value."),
+        "413": _problem(f"The upload is larger than {config.max_upload_bytes} bytes "
+                        "(DEJPEG_MAX_UPLOAD_BYTES)."),
+        "415": _problem("The file is not an image the server can decode (or is truncated "
+                        "or corrupt)."),
+        "422": _problem(f"An image the models cannot take: more than {config.max_pixels} "
+                        "pixels (DEJPEG_MAX_PIXELS) or smaller than 8x8."),
+        "503": _problem("Saturated: every inference slot is busy and the queue is full or "
+                        "the wait timed out.", retry),
+    }
+
+
+def spec(models, config) -> dict:
+    """The OpenAPI 3.0 document; the `model` enum lists the restorers loaded here."""
+    restorers = sorted(models.restorers)
+    image_field = {"type": "string", "format": "binary",
+                   "description": "The image file: JPEG, PNG, WebP, BMP, TIFF, GIF (first "
+                                  "frame), anything Pillow reads."}
+    detect_body = {"required": True, "content": {"multipart/form-data": {
+        "schema": _obj({"image": image_field}, ["image"])}}}
+    restore_body = {"required": True, "content": {"multipart/form-data": {
+        "schema": _obj({
+            "image": image_field,
+            "model": {"type": "string", "enum": restorers, "default": models.default_restorer,
+                      "description": "The restorer to use (GET /models)."},
+            "force": {"type": "string", "enum": ["true", "false"], "default": "false",
+                      "description": "true: skip detection and always restore."},
+        }, ["image"])}}}
+    flag = {"schema": {"type": "string", "enum": ["true", "false"]}}
+    restore_headers = {
+        "X-Dejpeg-Restored": {**flag, "description": "Whether the restorer ran."},
+        "X-Dejpeg-Verdict": {"description": "The detector's verdict, or 'skipped' with "
+                                            "force=true.",
+                             "schema": {"type": "string", "enum": CLASSES + ["skipped"]}},
+        "X-Dejpeg-Model": {"description": "The restorer chosen.", "schema": STRING},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "deJPEG API",
+            "version": __version__,
+            "description": "Detect whether an image was never, once or twice JPEG-compressed, "
+                           "and remove JPEG artifacts. Every error is application/problem+json.",
+        },
+        "paths": {
+            "/detect": {"post": {
+                "operationId": "detect",
+                "summary": "Detect JPEG compression (never / once / twice) in an image.",
+                "requestBody": detect_body,
+                "responses": {
+                    "200": {"description": "Detection result.", "content": {
+                        "application/json": {"schema": _ref("Detection")}}},
+                    **_upload_errors(config),
+                },
+            }},
+            "/restore": {"post": {
+                "operationId": "restore",
+                "summary": "Remove JPEG artifacts (after detection, unless force=true).",
+                "description": "Without force the detector runs first and an image found "
+                               "uncompressed is returned unchanged (restored=false). "
+                               "Answers a PNG, or JSON with Accept: application/json.",
+                "requestBody": restore_body,
+                "responses": {
+                    "200": {"description": "The restored image (same size as the input), "
+                                           "or the input unchanged when not restored.",
+                            "headers": restore_headers,
+                            "content": {
+                                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                                "application/json": {"schema": _ref("Restoration")}}},
+                    **_upload_errors(config),
+                },
+            }},
+            "/models": {"get": {
+                "operationId": "models",
+                "summary": "The loaded detector and restorers, and the default restorer.",
+                "responses": {"200": {"description": "Model catalog.", "content": {
+                    "application/json": {"schema": _ref("Models")}}}},
+            }},
+            "/health": {"get": {
+                "operationId": "health",
+                "summary": "Liveness: ok once the models are loaded; limits and current load.",
+                "responses": {"200": {"description": "Healthy.", "content": {
+                    "application/json": {"schema": _ref("Health")}}}},
+            }},
+            "/openapi.json": {"get": {
+                "operationId": "openapi",
+                "summary": "This document.",
+                "responses": {"200": {"description": "OpenAPI 3 document.", "content": {
+                    "application/json": {"schema": {"type": "object"}}}}},
+            }},
+        },
+        "components": {"schemas": SCHEMAS},
+    }

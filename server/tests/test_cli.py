@@ -1,0 +1,64 @@
+"""python -m dejpeg detect / restore / serve (in process, on tiny untrained models)."""
+import json
+
+import numpy as np
+from PIL import Image
+
+import images
+from dejpeg.cli import main
+
+A = images.pattern(120, 168)
+
+
+def write_inputs(tmp_path):
+    (tmp_path / "photo.jpg").write_bytes(images.jpeg(A, 20))
+    (tmp_path / "photo.png").write_bytes(images.png(np.dstack([A, np.full(A.shape[:2], 9, np.uint8)])))
+    (tmp_path / "notes.txt").write_text("not an image")
+    return [tmp_path / "photo.jpg", tmp_path / "photo.png", tmp_path / "notes.txt"]
+
+
+def test_detect_table_and_json(tiny_models_dir, tmp_path, capsys):
+    files = [str(f) for f in write_inputs(tmp_path)]
+    assert main(["detect", "--models-dir", str(tiny_models_dir), *files]) == 1   # one bad file
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:2] == ["file", "verdict"]
+    assert "20 (table)" in table[1]
+    assert "error:" in table[3] and "notes.txt" in table[3]
+
+    assert main(["detect", "--models-dir", str(tiny_models_dir), "--json", *files[:2]]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["quality"] for r in rows][0] == {"estimate": 20, "source": "quantization-table"}
+    assert all(r["verdict"] in ("uncompressed", "single", "double") for r in rows)
+
+
+def test_restore_writes_pngs_of_the_same_size(tiny_models_dir, tmp_path, capsys):
+    files = [str(f) for f in write_inputs(tmp_path)[:2]]
+    out = tmp_path / "out"
+    code = main(["restore", "--models-dir", str(tiny_models_dir), *files, "-o", str(out),
+                 "--force", "--model", "small-pregan"])
+    assert code == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["photo-2.png", "photo.png"]          # same stem twice: no overwrite
+    assert Image.open(out / "photo.png").size == (168, 120)
+    rgba = Image.open(out / "photo-2.png")
+    assert rgba.mode == "RGBA" and (np.asarray(rgba)[:, :, 3] == 9).all()
+    assert "restored with small-pregan" in capsys.readouterr().out
+
+
+def test_restore_unknown_model(tiny_models_dir, tmp_path, capsys):
+    files = [str(f) for f in write_inputs(tmp_path)[:1]]
+    assert main(["restore", "--models-dir", str(tiny_models_dir), *files, "-o", str(tmp_path),
+                 "--model", "nope"]) == 2
+    assert "small-postgan" in capsys.readouterr().err
+
+
+def test_serve_refuses_to_start_without_models(tmp_path, capsys):
+    for workers in ("0", "2"):
+        assert main(["serve", "--models-dir", str(tmp_path), "--workers", workers]) == 1
+        err = capsys.readouterr().err
+        assert "catalog.json" in err and "untrained" in err
+    (tmp_path / "catalog.json").write_text(json.dumps({"models": [
+        {"name": "c-tiny", "kind": "detector", "file": "c-tiny.keras"},
+        {"name": "small-postgan", "kind": "restorer", "file": "small-postgan.keras"}]}))
+    assert main(["serve", "--models-dir", str(tmp_path)]) == 1
+    assert "c-tiny.keras" in capsys.readouterr().err

@@ -1,0 +1,84 @@
+"""End to end with the shipped, trained models: a real server process, real files.
+
+Deselected in `make test` until the trained models land (pyproject addopts: -m "not shipped");
+run with `pytest -m shipped`. When the models are missing these tests fail, they never skip.
+"""
+import io
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+import images
+from conftest import SHIPPED_MODELS
+from dejpeg.jpeg import compress
+from dejpeg.loadtest import running_server
+
+pytestmark = pytest.mark.shipped
+
+ORIGINAL = images.pattern(512, 640, seed=11)
+
+
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255 ** 2 / mse)
+
+
+@pytest.fixture(scope="module")
+def server(no_client):
+    assert (SHIPPED_MODELS / "catalog.json").is_file(), "the trained models are not shipped yet"
+    with running_server(SHIPPED_MODELS, env={"DEJPEG_CLIENT_DIST": str(no_client)}) as (url, _):
+        yield url
+
+
+def detect(server, data, name="x"):
+    r = requests.post(server + "/detect", files={"image": (name, data)}, timeout=300)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_shipped_catalog(server):
+    names = {m["name"] for m in requests.get(server + "/models", timeout=30).json()["models"]}
+    assert {"c-tiny", "small-postgan", "small-pregan"} <= names
+
+
+def test_never_compressed_png_is_uncompressed(server):
+    assert detect(server, images.png(ORIGINAL), "a.png")["verdict"] == "uncompressed"
+
+
+@pytest.mark.parametrize("quality", [30, 70, 90])
+def test_single_jpeg(server, quality):
+    body = detect(server, images.jpeg(ORIGINAL, quality))
+    assert body["verdict"] == "single"
+    assert body["quality"] == {"estimate": quality, "source": "quantization-table", "exact": True}
+
+
+def test_decoded_jpeg_saved_as_png_is_still_compressed(server):
+    body = detect(server, images.png(compress(ORIGINAL, 30)), "a.png")
+    assert body["verdict"] in ("single", "double")
+    assert body["quality"]["source"] == "pixels"
+
+
+@pytest.mark.parametrize("q2", [70, 90])
+def test_double_jpeg(server, q2):
+    once = compress(ORIGINAL, 50)
+    assert detect(server, images.jpeg(once, q2))["verdict"] == "double"
+
+
+@pytest.mark.parametrize("model", ["small-postgan", "small-pregan"])
+def test_restore_improves_a_q10_jpeg(server, model):
+    jpeg = images.jpeg(ORIGINAL, 10)
+    r = requests.post(server + "/restore", files={"image": ("a.jpg", jpeg)},
+                      data={"model": model}, timeout=600)
+    assert r.status_code == 200 and r.headers["X-Dejpeg-Restored"] == "true"
+    restored = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))
+    assert restored.shape == ORIGINAL.shape
+    decoded = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+    assert psnr(restored, ORIGINAL) > psnr(decoded, ORIGINAL) + 0.3
+
+
+def test_uncompressed_png_is_returned_unchanged(server):
+    r = requests.post(server + "/restore", files={"image": ("a.png", images.png(ORIGINAL))}, timeout=600)
+    assert r.status_code == 200 and r.headers["X-Dejpeg-Restored"] == "false"
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(r.content))), ORIGINAL)

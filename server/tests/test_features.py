@@ -1,0 +1,86 @@
+"""DCT-histogram features, block selection and grid search against slow direct references."""
+import numpy as np
+import pytest
+from scipy.fft import dctn
+
+from dejpeg import features, jpeg
+
+
+def reference_histograms(block: np.ndarray) -> np.ndarray:
+    """Direct transcription of DESIGN.md: per 8x8 block DCT, then 120 bins per frequency."""
+    hist = np.zeros((120, 64), np.float64)
+    for by in range(0, 256, 8):
+        for bx in range(0, 256, 8):
+            coef = dctn(block[by:by + 8, bx:bx + 8].astype(np.float64), norm="ortho").reshape(64)
+            coef = np.round(coef, 6)   # exact integers stay integers (see dct_histograms)
+            for f, c in enumerate(coef):
+                for k in range(120):
+                    b = k - 60
+                    if b < c <= b + 1:
+                        hist[k, f] += 1
+    return hist / 1024
+
+
+def test_histograms_match_reference():
+    rng = np.random.default_rng(0)
+    smooth = np.cumsum(rng.normal(0, 3, (256, 256)), axis=1) % 256
+    blocks = np.stack([rng.integers(0, 256, (256, 256)).astype(np.float32),
+                       smooth.astype(np.float32)])
+    got = features.dct_histograms(blocks)
+    assert got.shape == (2, 120, 64, 1)
+    for i in range(2):
+        np.testing.assert_allclose(got[i, ..., 0], reference_histograms(blocks[i]), atol=1e-7)
+
+
+def test_dct_matrix_is_orthonormal_dct_ii():
+    x = np.random.default_rng(1).normal(size=(8, 8))
+    d = features.dct_matrix()
+    np.testing.assert_allclose(d @ x @ d.T, dctn(x, norm="ortho"), atol=1e-10)
+
+
+def test_luma_is_bt601():
+    rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]]], np.uint8)
+    np.testing.assert_allclose(features.luma(rgb)[0], [76.245, 149.685, 29.07, 18.15], atol=1e-3)
+
+
+def test_blocks_cover_large_images_and_stay_on_grid():
+    blocks = features.select_blocks(4000, 3000, offset=(3, 5))
+    assert 1 <= len(blocks) <= features.MAX_BLOCKS
+    assert all((b.x - 3) % 8 == 0 and (b.y - 5) % 8 == 0 for b in blocks)
+    assert all(b.x + 256 <= 4000 and b.y + 256 <= 3000 for b in blocks)
+    assert min(b.x for b in blocks) < 400 and max(b.x for b in blocks) > 3300   # spread out
+    assert len({(b.x, b.y) for b in blocks}) == len(blocks)
+
+
+def test_all_blocks_when_they_fit():
+    blocks = features.select_blocks(1024, 768)
+    assert len(blocks) == 12
+    assert not any(b.tiled for b in blocks)
+
+
+def test_small_image_is_tiled_from_real_grid_blocks():
+    rgb = np.random.default_rng(2).integers(0, 256, (100, 60, 3), dtype=np.uint8)
+    feats, blocks, _ = features.image_features(rgb, offset=(0, 0))
+    assert len(blocks) == 1 and blocks[0].tiled
+    assert (blocks[0].width, blocks[0].height) == (56, 96)
+    tiled = features.extract_blocks(rgb, blocks)[0]
+    # every 8x8 block of the tiled block is an 8x8 block of the image on its grid
+    y = features.luma(rgb)
+    np.testing.assert_array_equal(tiled[96:104, 56:64], y[0:8, 0:8])
+    assert feats.shape == (1, 120, 64, 1)
+
+
+def test_too_small_image_is_refused():
+    with pytest.raises(ValueError):
+        features.select_blocks(7, 100)
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (3, 5), (7, 1)])
+def test_grid_search_finds_the_jpeg_grid_after_a_crop(shift):
+    rng = np.random.default_rng(3)
+    base = np.cumsum(rng.normal(0, 4, (320, 320, 3)), axis=0)
+    img = np.clip(base - base.min(), 0, 255).astype(np.uint8)
+    comp = jpeg.compress(img, 50)
+    dx, dy = shift
+    cropped = np.ascontiguousarray(comp[dy:, dx:])
+    assert features.grid_offset(cropped) == ((8 - dx) % 8, (8 - dy) % 8)

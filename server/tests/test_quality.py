@@ -1,0 +1,47 @@
+"""Quality factors: IJG tables from Pillow's own encoder, and the pixel estimate."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dejpeg import jpeg, quality
+
+
+def photo_like(seed=0, size=384):
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(np.cumsum(rng.normal(0, 1, (size, size, 3)), axis=0), axis=1)
+    x = (x - x.min()) / (x.max() - x.min()) * 200 + 20
+    return x.astype(np.uint8)
+
+
+@pytest.mark.parametrize("q", [5, 10, 25, 50, 75, 90, 95, 100])
+def test_quality_from_pillow_tables_is_exact(q):
+    buf = io.BytesIO()
+    Image.fromarray(photo_like()).save(buf, "JPEG", quality=q)
+    table = Image.open(io.BytesIO(buf.getvalue())).quantization[0]
+    assert quality.quality_from_table(table) == (q, True)
+
+
+def test_zigzag_order_is_handled():
+    t = quality.ijg_table(30)
+    assert quality.quality_from_table(t[quality.ZIGZAG], natural_order=False) == (30, True)
+
+
+def test_ijg_table_values():
+    assert list(quality.ijg_table(50)[:4]) == [16, 11, 10, 16]
+    assert quality.ijg_table(100).max() == 1
+    assert quality.ijg_table(1).max() == 255
+
+
+@pytest.mark.parametrize("q", [10, 20, 40, 60, 80, 90])
+def test_quality_from_pixels_is_close(q):
+    from skimage.data import astronaut     # a real photograph shipped with scikit-image
+    comp = jpeg.compress(astronaut(), q)
+    assert abs(quality.quality_from_pixels(comp) - q) <= 2
+
+
+def test_quality_from_pixels_after_a_crop():
+    from skimage.data import astronaut
+    comp = jpeg.compress(astronaut(), 35)[3:, 5:]
+    assert abs(quality.quality_from_pixels(comp, offset=(3, 5)) - 35) <= 2
