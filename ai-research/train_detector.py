@@ -78,6 +78,8 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=str(HERE.parent / "server/dejpeg/models/c-tiny.keras"))
+    ap.add_argument("--log-copy", default=str(HERE / "results/detector_training_log.csv"),
+                    help="where the CSV training log is copied at the end")
     args = ap.parse_args(argv)
 
     import keras
@@ -90,7 +92,7 @@ def main(argv=None):
 
     last = work / "last.keras"
     state_path = work / "state.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {"epoch": 0, "best": 0.0}
+    state = json.loads(state_path.read_text()) if state_path.exists() else {"epoch": 0, "best": -1.0}
     steps = args.epochs * int(np.ceil(len(yt) / args.batch))
     if last.exists():
         model = keras.saving.load_model(last)
@@ -117,7 +119,8 @@ def main(argv=None):
                   callbacks=[Checkpoint(), keras.callbacks.CSVLogger(work / "log.csv", append=True)])
     best = keras.saving.load_model(work / "best.keras", compile=False)
     best.save(args.out)
-    shutil.copy(work / "log.csv", HERE / "results/detector_training_log.csv")
+    Path(args.log_copy).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(work / "log.csv", args.log_copy)
     print(f"saved {args.out} (epoch {state.get('best_epoch')}, val acc {state['best']:.4f})")
 
 

@@ -73,8 +73,12 @@ class Restorer:
         # pad so that the JPEG grid falls on multiples of 8 of the padded image, with a
         # reflected margin of context; reflect needs the image to be larger than the pad
         top, left = MARGIN + (8 - dy) % 8, MARGIN + (8 - dx) % 8
+        # the padded sides are multiples of 8 too: the last tile ends on the last pixel, so
+        # only then does it also start on the grid
+        bottom = MARGIN + (-(top + h + MARGIN)) % 8
+        right = MARGIN + (-(left + w + MARGIN)) % 8
         x = rgb.astype(np.float32) / 127.5 - 1.0
-        x = _pad(x, top, left, MARGIN, MARGIN)
+        x = _pad(x, top, left, bottom, right)
         ph, pw = x.shape[:2]
         th = tile_size(ph, self.tile, self.overlap, self.multiple)
         tw = tile_size(pw, self.tile, self.overlap, self.multiple)

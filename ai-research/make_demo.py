@@ -1,0 +1,55 @@
+"""Make demo/: example uploads from validation pictures (never trained on), with known history.
+
+    python ai-research/make_demo.py
+
+demo/uncompressed/ (PNG), demo/SQF10/ (QF 10), demo/DQF5010/ (QF 50 then 10),
+demo/DQF5070/ (QF 50 then 70); in each, one file is the JPEG decoded and resaved as PNG, to
+show that detection works from pixels alone.  Views are cut at different sizes and offsets
+(so the JPEG grid is not always at the origin).
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dejpeg import data
+
+HERE = Path(__file__).parent
+OUT = HERE.parent / "demo"
+VIEWS = [(0, 0, 640, 480), (37, 21, 800, 600), (5, 3, 512, 512)]   # x, y, width, height
+
+
+def jpeg_bytes(rgb, q):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=q)
+    return buf.getvalue()
+
+
+def decode(b):
+    return np.asarray(Image.open(io.BytesIO(b)).convert("RGB"))
+
+
+def main():
+    pictures = data.load_images(HERE / "data/corpus/val")
+    picks = [pictures[i] for i in np.linspace(0, len(pictures) - 1, 3).astype(int)]
+    for folder in ("uncompressed", "SQF10", "DQF5010", "DQF5070"):
+        (OUT / folder).mkdir(parents=True, exist_ok=True)
+    for n, (pic, (x, y, w, h)) in enumerate(zip(picks, VIEWS)):
+        view = np.ascontiguousarray(pic[y:y + h, x:x + w])
+        Image.fromarray(view).save(OUT / "uncompressed" / f"photo{n + 1}.png")
+        cases = {"SQF10": jpeg_bytes(view, 10),
+                 "DQF5010": jpeg_bytes(decode(jpeg_bytes(view, 50)), 10),
+                 "DQF5070": jpeg_bytes(decode(jpeg_bytes(view, 50)), 70)}
+        for folder, b in cases.items():
+            if n == 2:      # the third of each set: decoded and resaved as PNG
+                Image.fromarray(decode(b)).save(OUT / folder / f"photo{n + 1}-resaved.png")
+            else:
+                (OUT / folder / f"photo{n + 1}.jpg").write_bytes(b)
+    print("\n".join(sorted(str(p.relative_to(OUT)) for p in OUT.rglob("*.*"))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Copy the evaluation results into models/catalog.json, so GET /models serves measured numbers.
+
+    python ai-research/update_catalog.py     # after eval_detector.py and eval_restorer.py
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CATALOG = HERE.parent / "server/dejpeg/models/catalog.json"
+
+
+def main():
+    catalog = json.loads(CATALOG.read_text())
+    det = json.loads((HERE / "results/detector_eval.json").read_text())
+    res_path = HERE / "results/restorer_eval.json"
+    res = json.loads(res_path.read_text()) if res_path.exists() else {}
+    for entry in catalog["models"]:
+        if entry["kind"] == "detector":
+            s = det["summary"]
+            rows = {r["case"]: r for r in det["rows"]}
+            entry["metrics"] = {
+                "compressed_vs_not_image_accuracy_pct": round(s["binary_image_acc_balanced"], 1),
+                "three_class_image_accuracy_pct": round(s["three_class_image_acc"], 1),
+                "three_class_block_accuracy_pct": round(s["three_class_block_acc"], 1),
+                "block_accuracy_pct_seed_cases": {k: round(rows[k]["block_acc"], 1)
+                                                  for k in rows if rows[k]["seed_block_acc"] is not None},
+                "quality_estimate_from_pixels_mae": round(s["qf_mae_pixels"], 1),
+                "evaluated_on": f"{s['views']} views of {s['pictures']} validation pictures "
+                                "(ai-research/results/detector_eval.md)",
+            }
+        elif entry["name"] in next(iter(res.values()), {}):
+            entry["metrics"] = {
+                f"psnr_gain_db_{label.replace(' ', '_').replace('->', 'to')}": round(
+                    row[entry["name"]][0] - row["JPEG"][0], 2) for label, row in res.items()}
+            entry["metrics"]["evaluated_on"] = "validation pictures (ai-research/results/restorer_eval.md)"
+    CATALOG.write_text(json.dumps(catalog, indent=1) + "\n")
+    print(json.dumps(catalog, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Training and evaluation data (dejpeg.data): cases, random draws, restorer pairs, samples."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dejpeg import data, features, jpeg
+from dejpeg.archs import CLASSES
+from dejpeg.data import Case
+from images import pattern
+
+
+@pytest.fixture(scope="module")
+def rgb() -> np.ndarray:
+    return pattern(120, 152, seed=4)
+
+
+# --- Case ----------------------------------------------------------------------------------
+
+def test_case_labels():
+    assert Case("uncompressed").label == 0 == CLASSES.index("uncompressed")
+    assert Case("single", 50).label == 1
+    assert Case("double", 50, 90).label == 2
+    assert Case("double", 50, 90, recrop=(3, 1), shift=(2, 2)).label == 2
+
+
+@pytest.mark.parametrize("case,name", [
+    (Case("uncompressed"), "uncompressed"),
+    (Case("uncompressed", shift=(1, 0)), "uncompressed shifted"),
+    (Case("single", 30), "single 30"),
+    (Case("single", 30, shift=(0, 5)), "single 30 shifted"),
+    (Case("double", 50, 90), "double (50,90)"),
+    (Case("double", 50, 90, recrop=(4, 4)), "double (50,90) recrop"),
+    (Case("double", 70, 20, recrop=(1, 0), shift=(7, 7)), "double (70,20) recrop shifted"),
+])
+def test_case_names(case, name):
+    assert case.name == name
+
+
+def test_apply_uncompressed(rgb):
+    out = Case("uncompressed").apply(rgb)
+    assert out.shape == rgb.shape and np.array_equal(out, rgb)
+
+
+def test_apply_single(rgb):
+    out = Case("single", 30).apply(rgb)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    assert np.array_equal(out, jpeg.compress(rgb, 30))
+    assert not np.array_equal(out, rgb)
+
+
+def test_apply_double_recrop_makes_it_smaller(rgb):
+    out = Case("double", 50, 90, recrop=(3, 5)).apply(rgb)
+    assert out.shape == (rgb.shape[0] - 5, rgb.shape[1] - 3, 3)
+    assert np.array_equal(out, jpeg.compress_double(rgb, 50, 90, (3, 5)))
+    aligned = Case("double", 50, 90).apply(rgb)
+    assert aligned.shape == rgb.shape
+    assert not np.array_equal(aligned, jpeg.compress(rgb, 90)), "the first pass shows"
+
+
+@pytest.mark.parametrize("base", [Case("uncompressed"), Case("single", 40),
+                                  Case("double", 50, 70, recrop=(2, 6))])
+def test_apply_shift_crops_the_result(rgb, base):
+    plain = base.apply(rgb)
+    dx, dy = 5, 2
+    shifted = Case(base.kind, base.q1, base.q2, base.recrop, shift=(dx, dy)).apply(rgb)
+    assert shifted.shape == (plain.shape[0] - dy, plain.shape[1] - dx, 3)
+    assert np.array_equal(shifted, plain[dy:, dx:])
+    assert shifted.flags["C_CONTIGUOUS"]
+
+
+def test_seed_cases():
+    cases = data.seed_cases()
+    assert len(cases) == 11
+    assert Counter(c.kind for c in cases) == {"uncompressed": 1, "single": 5, "double": 5}
+    assert len({c.name for c in cases}) == 11
+    assert all(c.name.endswith("shifted") for c in data.seed_cases(shift=(1, 1)))
+
+
+# --- random_case ---------------------------------------------------------------------------
+
+def draws(seed: int, n: int) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    return [data.random_case(rng) for _ in range(n)]
+
+
+def test_random_case_is_deterministic():
+    assert draws(7, 300) == draws(7, 300)
+    assert draws(7, 300) != draws(8, 300)
+
+
+def test_random_case_distribution():
+    cases = draws(0, 3000)
+    kinds = Counter(c.kind for c in cases)
+    assert set(kinds) == set(CLASSES)
+    for k in CLASSES:
+        assert 0.28 < kinds[k] / len(cases) < 0.39, kinds
+    shifted = sum(c.shift != (0, 0) for c in cases) / len(cases)
+    assert 0.43 < shifted < 0.57
+    doubles = [c for c in cases if c.kind == "double"]
+    assert 0.4 < sum(c.recrop != (0, 0) for c in doubles) / len(doubles) < 0.6
+    singles = [c for c in cases if c.kind == "single"]
+    assert len({c.q1 for c in singles}) > 40, "seed QFs and random ones"
+    for c in cases:
+        assert all(0 <= v < 8 for v in c.shift + c.recrop)
+        if c.kind == "uncompressed":
+            assert (c.q1, c.q2, c.recrop) == (0, 0, (0, 0))
+        elif c.kind == "single":
+            assert 10 <= c.q1 <= 95 and c.q2 == 0 and c.recrop == (0, 0)
+        else:
+            assert 10 <= c.q1 <= 95 and 10 <= c.q2 <= 95
+
+
+def test_random_case_never_an_aligned_near_same_quality_double():
+    for c in draws(1, 5000):
+        if c.kind == "double" and c.recrop == (0, 0):
+            assert abs(c.q1 - c.q2) >= 5, c
+
+
+# --- crops, images ---------------------------------------------------------------------------
+
+def test_random_crop(rgb):
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        crop = data.random_crop(rgb, 64, rng, align=8)
+        assert crop.shape == (64, 64, 3)
+        # the corner is on a multiple of 8: find it
+        ys, xs = np.nonzero(np.all(rgb[:, :, :] == crop[0, 0], axis=-1))
+        assert any(y % 8 == 0 and x % 8 == 0 and np.array_equal(rgb[y:y + 64, x:x + 64], crop)
+                   for y, x in zip(ys, xs))
+    assert data.random_crop(rgb, 1000, rng).shape == rgb.shape      # at most the image
+
+
+def test_load_images_in_name_order_as_rgb(tmp_path):
+    grey = np.full((10, 12), 77, np.uint8)
+    rgba = np.zeros((9, 8, 4), np.uint8)
+    Image.fromarray(grey).save(tmp_path / "b.png")
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    (tmp_path / "c.txt").write_text("not an image")
+    images = data.load_images(tmp_path)
+    assert [im.shape for im in images] == [(9, 8, 3), (10, 12, 3)]
+    assert all(im.dtype == np.uint8 for im in images)
+    assert np.all(images[1] == 77)
+
+
+# --- restorer pairs --------------------------------------------------------------------------
+
+def locate(rgb: np.ndarray, crop: np.ndarray) -> tuple[int, int] | None:
+    """Where `crop` lies in `rgb` (exactly), or None."""
+    side = crop.shape[0]
+    ys, xs = np.nonzero(np.all(rgb == crop[0, 0], axis=-1))
+    for y, x in zip(ys, xs):
+        if np.array_equal(rgb[y:y + side, x:x + side], crop):
+            return int(y), int(x)
+    return None
+
+
+def mse(a, b) -> float:
+    return float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+
+
+def test_restorer_pairs():
+    img = pattern(200, 232, seed=9)
+    rng = np.random.default_rng(3)
+    offsets = set()
+    for _ in range(16):
+        comp, clean = data.restorer_pair(img, 64, rng, qualities=(50, 75))
+        assert comp.shape == clean.shape == (64, 64, 3)
+        assert comp.dtype == clean.dtype == np.uint8
+        assert mse(comp, clean) > 1.0, "the JPEG side differs from the clean side"
+        # the clean side is a crop of the image ...
+        where = locate(img, clean)
+        assert where is not None
+        offsets.add((where[0] % 8, where[1] % 8))
+        # ... and the JPEG side shows the same pixels: any 1-px misalignment is worse
+        base = mse(comp, clean)
+        for dy, dx in [(0, 1), (1, 0), (1, 1)]:
+            assert base < mse(comp[dy:, dx:], clean[:64 - dy, :64 - dx])
+            assert base < mse(comp[:64 - dy, :64 - dx], clean[dy:, dx:])
+        # the last compression's 8x8 grid starts on the crop's corner
+        assert features.grid_offset(comp) == (0, 0)
+        assert features.grid_offset(comp[3:, 5:]) == (3, 5)
+    # single and aligned doubles start on the image's grid; recropped doubles do not
+    assert (0, 0) in offsets and len(offsets) > 1
+
+
+def test_restorer_pair_is_deterministic():
+    img = pattern(160, 160, seed=2)
+    a = data.restorer_pair(img, 48, np.random.default_rng(5))
+    b = data.restorer_pair(img, 48, np.random.default_rng(5))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_restorer_pair_single_only_is_the_plain_jpeg():
+    img = pattern(160, 160, seed=2)
+    comp, clean = data.restorer_pair(img, 48, np.random.default_rng(1), qualities=(20,),
+                                     p_double=0.0)
+    y, x = locate(img, clean)
+    assert y % 8 == 0 and x % 8 == 0
+    # compressing an area around it (corner 8 px before, on the grid) gives the same pixels
+    area = np.ascontiguousarray(img[y - 8:y + 48 + 24, x - 8:x + 48 + 24])
+    assert np.array_equal(jpeg.compress(area, 20)[8:56, 8:56], comp)
+
+
+# --- detector samples ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", [Case("uncompressed"), Case("single", 60, shift=(3, 1)),
+                                  Case("double", 40, 80, recrop=(2, 5))])
+def test_detector_samples(case):
+    img = pattern(270, 530, seed=1)
+    x, y = data.detector_samples(img, case)
+    assert x.dtype == np.uint16 and y.dtype == np.uint8
+    assert x.shape == (2, 120, 64, 1) and y.shape == (2,)       # two 256x256 blocks fit
+    assert np.all(y == case.label)
+    # counts out of the 1024 coefficients of each frequency, as the server's features say
+    assert np.all(x.sum(axis=1) <= 1024)
+    assert np.all(x[:, :, 1:].sum(axis=1) > 900), "AC coefficients mostly fall in the bins"
+    feats, blocks, _ = features.image_features(case.apply(img), limit=64)
+    assert np.array_equal(x, np.rint(feats * 1024).astype(np.uint16))
+
+
+def test_detector_samples_limit_and_small_images():
+    img = pattern(270, 530, seed=1)
+    x, y = data.detector_samples(img, Case("single", 50), max_blocks=1)
+    assert x.shape == (1, 120, 64, 1) and list(y) == [1]
+    x, y = data.detector_samples(pattern(40, 56, seed=2), Case("uncompressed"))
+    assert x.shape == (1, 120, 64, 1) and list(y) == [0]        # tiled to a full block

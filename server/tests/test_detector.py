@@ -1,0 +1,142 @@
+"""Detector service plumbing (dejpeg.detector) with a tiny untrained C_Tiny.
+
+The network is untrained, so verdicts are arbitrary: these tests check the shape and the
+consistency of what `detect` returns, not whether it is right.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dejpeg import archs, features, jpeg
+from dejpeg.archs import CLASSES
+from dejpeg.detector import Detector, aggregate
+from dejpeg.errors import UnusableImage
+from images import pattern
+
+KEYS = {"verdict", "probabilities", "blocks", "grid", "quality", "model"}
+BLOCK_KEYS = {"x", "y", "size", "width", "height", "tiled", "verdict", "probabilities"}
+
+
+@pytest.fixture(scope="module")
+def detector():
+    import keras
+    keras.utils.set_random_seed(0)
+    return Detector(archs.c_tiny(width=4), name="tiny")
+
+
+class Fixed:
+    """A stand-in network answering the same probabilities for every block."""
+
+    def __init__(self, p):
+        self.p = np.asarray(p, np.float32)
+
+    def __call__(self, feats, training=False):
+        return np.tile(self.p, (len(feats), 1))
+
+
+def check_probs(p: dict):
+    assert list(p) == list(CLASSES)
+    assert all(0.0 <= v <= 1.0 for v in p.values())
+    assert abs(sum(p.values()) - 1.0) <= 2e-4        # four decimals each
+
+
+def check_result(r: dict, h: int, w: int):
+    assert set(r) == KEYS
+    assert r["verdict"] in CLASSES
+    check_probs(r["probabilities"])
+    assert r["verdict"] == max(r["probabilities"], key=r["probabilities"].get)
+    assert 1 <= len(r["blocks"]) <= features.MAX_BLOCKS
+    for b in r["blocks"]:
+        assert set(b) == BLOCK_KEYS
+        assert b["size"] == features.BLOCK
+        assert 0 <= b["x"] and b["x"] + b["width"] <= w
+        assert 0 <= b["y"] and b["y"] + b["height"] <= h
+        assert b["width"] % 8 == 0 and b["height"] % 8 == 0
+        assert b["tiled"] == (b["width"] < 256 or b["height"] < 256)
+        assert b["verdict"] in CLASSES
+        check_probs(b["probabilities"])
+    assert set(r["grid"]) == {"dx", "dy"}
+    assert 0 <= r["grid"]["dx"] <= 7 and 0 <= r["grid"]["dy"] <= 7
+    for b in r["blocks"]:       # blocks sit on the grid found
+        assert (b["x"] - r["grid"]["dx"]) % 8 == 0 and (b["y"] - r["grid"]["dy"]) % 8 == 0
+
+
+@pytest.mark.parametrize("h,w", [(8, 8), (40, 56), (300, 300), (270, 530), (600, 900)])
+def test_detect_returns_the_documented_dict(detector, h, w):
+    r = detector.detect(pattern(h, w, seed=h + w))
+    check_result(r, h, w)
+    assert r["model"] == "tiny"
+    if r["verdict"] == "uncompressed":
+        assert r["quality"] is None
+
+
+def test_block_count_and_image_probabilities(detector):
+    r = detector.detect(pattern(600, 900, seed=1))
+    assert len(r["blocks"]) == 2 * 3                   # all non-overlapping blocks fit
+    assert not any(b["tiled"] for b in r["blocks"])
+    block_p = np.array([[b["probabilities"][c] for c in CLASSES] for b in r["blocks"]])
+    mean = block_p.mean(axis=0)
+    got = np.array([r["probabilities"][c] for c in CLASSES])
+    np.testing.assert_allclose(got, mean / mean.sum(), atol=2e-4)
+
+
+def test_small_image_is_one_tiled_block(detector):
+    r = detector.detect(pattern(40, 57, seed=3))
+    assert len(r["blocks"]) == 1
+    b = r["blocks"][0]
+    assert b["tiled"] and b["width"] <= 57 and b["height"] <= 40
+
+
+def test_grid_of_a_cropped_jpeg(detector):
+    comp = jpeg.compress(pattern(300, 320, seed=5), 30)[5:, 3:]     # grid now at (5, 3)
+    r = detector.detect(comp)
+    assert r["grid"] == {"dx": 5, "dy": 3}
+    check_result(r, *comp.shape[:2])
+
+
+def test_quality_from_the_file_tables(detector):
+    r = detector.detect(pattern(64, 64, seed=2), jpeg_quality=75)
+    assert r["quality"] == {"estimate": 75, "source": "quantization-table"}
+
+
+def test_quality_from_pixels_when_compression_is_detected():
+    comp = jpeg.compress(pattern(256, 256, seed=6), 40)
+    single = Detector(Fixed([0.1, 0.8, 0.1]), "fixed").detect(comp)
+    assert single["verdict"] == "single"
+    assert single["quality"]["source"] == "pixels"
+    assert abs(single["quality"]["estimate"] - 40) <= 5
+    # the file's own table wins over the pixels
+    told = Detector(Fixed([0.1, 0.8, 0.1]), "fixed").detect(comp, jpeg_quality=41)
+    assert told["quality"] == {"estimate": 41, "source": "quantization-table"}
+    # no estimate for an image called uncompressed
+    none = Detector(Fixed([0.8, 0.1, 0.1]), "fixed").detect(comp)
+    assert none["verdict"] == "uncompressed" and none["quality"] is None
+
+
+@pytest.mark.parametrize("h,w", [(7, 100), (100, 7), (1, 1), (0, 0), (7, 7)])
+def test_too_small_is_unusable(detector, h, w):
+    with pytest.raises(UnusableImage) as err:
+        detector.detect(np.zeros((h, w, 3), np.uint8))
+    assert err.value.status == 422
+
+
+def test_aggregate_is_the_mean_of_block_probabilities():
+    rng = np.random.default_rng(0)
+    p = rng.random((7, 3))
+    p /= p.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(aggregate(p), p.mean(axis=0))
+    np.testing.assert_allclose(aggregate(p).sum(), 1.0)
+    one = np.array([[0.2, 0.3, 0.5]])
+    np.testing.assert_allclose(aggregate(one), one[0])
+    # a confident block and an unsure one: the mean, not a vote
+    np.testing.assert_allclose(aggregate(np.array([[0.0, 1.0, 0.0], [0.4, 0.3, 0.3]])),
+                               [0.2, 0.65, 0.15])
+
+
+def test_detector_load(tmp_path):
+    path = tmp_path / "c.keras"
+    archs.c_tiny(width=4).save(path)
+    d = Detector.load(path)
+    assert d.name == "c-tiny"
+    check_result(d.detect(pattern(64, 80, seed=1)), 64, 80)

@@ -1,0 +1,180 @@
+"""Smoke tests of the training scripts (ai-research/train_*.py) on a tiny synthetic corpus.
+
+They check the plumbing, not learning: the scripts run end to end with tiny settings, write
+the checkpoints and state they promise, and a rerun resumes where the last run stopped.
+Everything is written under tmp_path (never ai-research/data or ai-research/results).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from images import pattern
+
+keras = pytest.importorskip("keras")
+
+AI_RESEARCH = Path(__file__).resolve().parents[2] / "ai-research"
+
+
+def load_script(name: str, monkeypatch):
+    """Import ai-research/<name>.py (the folder name has a hyphen, so not as a package).
+
+    Registered in sys.modules under its name: multiprocessing pickles its functions by it.
+    """
+    spec = importlib.util.spec_from_file_location(name, AI_RESEARCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """corpus/train (3 images) and corpus/val (2 images), 300x300 textured PNGs."""
+    root = tmp_path_factory.mktemp("corpus")
+    for split, seeds in (("train", (1, 2, 3)), ("val", (11, 12))):
+        (root / split).mkdir()
+        for s in seeds:
+            Image.fromarray(pattern(300, 300, seed=s)).save(root / split / f"{s:03d}.png")
+    return root
+
+
+@pytest.fixture()
+def no_vgg(monkeypatch, tmp_path):
+    monkeypatch.delenv("DEJPEG_VGG19_WEIGHTS", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+
+
+def rows(path: Path) -> list[list[str]]:
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def iterations(path: Path, **kw) -> int:
+    """Optimiser steps taken by a saved, compiled model."""
+    return int(np.asarray(keras.saving.load_model(path, **kw).optimizer.iterations))
+
+
+# --- detector ------------------------------------------------------------------------------
+
+def test_train_detector_writes_checkpoints_and_resumes(corpus, tmp_path, monkeypatch, capsys):
+    script = load_script("train_detector", monkeypatch)
+    work, out, log_copy = tmp_path / "work", tmp_path / "c.keras", tmp_path / "results/log.csv"
+    real_log = AI_RESEARCH / "results/detector_training_log.csv"
+    real_before = digest(real_log)
+
+    def run(epochs: int):
+        script.main(["--corpus", str(corpus), "--work", str(work), "--variants", "4",
+                     "--val-variants", "2", "--epochs", str(epochs), "--width", "4",
+                     "--workers", "1", "--batch", "8", "--out", str(out),
+                     "--log-copy", str(log_copy)])
+        return capsys.readouterr().out
+
+    run(2)
+    for name in ("train.npz", "val.npz", "last.keras", "best.keras", "state.json", "log.csv"):
+        assert (work / name).is_file(), name
+    # the cached samples: one 256x256 block per 300x300 draw, uint16 counts, valid labels
+    z = np.load(work / "train.npz")
+    assert z["x"].shape == (4, 120, 64, 1) and z["x"].dtype == np.uint16
+    assert z["y"].shape == (4,) and set(z["y"].tolist()) <= {0, 1, 2}
+    assert np.load(work / "val.npz")["x"].shape == (2, 120, 64, 1)
+    state = json.loads((work / "state.json").read_text())
+    assert state["epoch"] == 2 and state["best_epoch"] in (1, 2)
+    log = rows(work / "log.csv")
+    assert [r[0] for r in log[1:]] == ["0", "1"]
+    assert log_copy.read_text() == (work / "log.csv").read_text()
+    model = keras.saving.load_model(out, compile=False)
+    p = np.asarray(model(z["x"][:2].astype(np.float32) / 1024.0, training=False))
+    assert p.shape == (2, 3) and np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    assert iterations(work / "last.keras") == 2          # 4 samples, batch 8: a step an epoch
+    cache_stamp = (work / "train.npz").stat().st_mtime_ns
+
+    # rerun with more epochs: continues after epoch 2, optimiser state included
+    printed = run(3)
+    assert "resuming after epoch 2" in printed
+    assert json.loads((work / "state.json").read_text())["epoch"] == 3
+    assert [r[0] for r in rows(work / "log.csv")[1:]] == ["0", "1", "2"]
+    assert iterations(work / "last.keras") == 3
+    assert (work / "train.npz").stat().st_mtime_ns == cache_stamp, "samples come from the cache"
+
+    # rerun when done: nothing is trained again
+    run(3)
+    assert [r[0] for r in rows(work / "log.csv")[1:]] == ["0", "1", "2"]
+    assert iterations(work / "last.keras") == 3
+    assert digest(real_log) == real_before, "the real training log must not be touched"
+
+
+# --- restorer ------------------------------------------------------------------------------
+
+def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, monkeypatch,
+                                                            no_vgg, capsys):
+    script = load_script("train_restorer", monkeypatch)
+    from dejpeg import losses
+    work = tmp_path / "work"
+    base = ["--corpus", str(corpus), "--work", str(work), "--crop", "32", "--batch", "2",
+            "--val-crops", "2"]
+
+    def run(*args):
+        script.main(base + list(args))
+        return capsys.readouterr().out
+
+    def log_steps(phase):
+        return [int(r[1]) for r in rows(work / "log.csv") if r[0] == phase]
+
+    def state(phase):
+        return json.loads((work / f"{phase}.json").read_text())
+
+    # 1. pre-training
+    assert "VGG-19 feature term: off" in run("--phase", "pretrain", "--steps", "2",
+                                             "--eval-every", "1")
+    for name in ("pretrain_last.keras", "pregan.keras", "pretrain.json", "log.csv"):
+        assert (work / name).is_file(), name
+    s = state("pretrain")
+    assert s["step"] == 2 and s["best_step"] in (1, 2) and s["best"] > 0
+    assert log_steps("pretrain") == [1, 2]
+    content = {"content": losses.content_loss()}
+    assert iterations(work / "pretrain_last.keras", custom_objects=content) == 2
+
+    # ... resumed: step 3 follows step 2, with the optimiser's state
+    run("--phase", "pretrain", "--steps", "3", "--eval-every", "1")
+    assert state("pretrain")["step"] == 3
+    assert log_steps("pretrain") == [1, 2, 3]
+    assert iterations(work / "pretrain_last.keras", custom_objects=content) == 3
+
+    # 2. the critic alone
+    run("--phase", "critic", "--steps", "1")
+    assert (work / "critic.keras").is_file()
+    assert state("critic")["step"] == 1
+
+    # 3. GAN: a checkpoint per --eval-every, the latest generator and critic
+    run("--phase", "gan", "--steps", "2", "--eval-every", "1")
+    for name in ("gan_00001.keras", "gan_00002.keras", "gan_last.keras", "gan_critic_last.keras"):
+        assert (work / name).is_file(), name
+    s = state("gan")
+    assert s["step"] == 2 and sorted(s["checkpoints"]) == ["1", "2"]
+    assert log_steps("gan") == [0, 1, 2]
+
+    # ... resumed from gan_last: step 3, and no second "start" evaluation
+    run("--phase", "gan", "--steps", "3", "--eval-every", "1")
+    s = state("gan")
+    assert s["step"] == 3 and sorted(s["checkpoints"]) == ["1", "2", "3"]
+    assert (work / "gan_00003.keras").is_file()
+    assert log_steps("gan") == [0, 1, 2, 3]
+
+    # every generator checkpoint loads with no custom objects and keeps the shape
+    x = np.zeros((1, 32, 48, 3), np.float32)
+    for name in ("pregan.keras", "gan_00003.keras"):
+        g = keras.saving.load_model(work / name, compile=False)
+        assert np.asarray(g(x, training=False)).shape == x.shape
