@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dejpeg import data
 
 HERE = Path(__file__).parent
 OUT = HERE.parent / "demo"
-VIEWS = [(0, 0, 640, 480), (37, 21, 800, 600), (5, 3, 512, 512)]   # x, y, width, height
+PICTURES = ["FallenLeaf", "rhythm", "firstgeneration"]
+VIEWS = [(400, 296, 640, 480), (37, 21, 800, 600), (5, 3, 512, 512)]   # x, y, width, height
 
 
 def jpeg_bytes(rgb, q):
@@ -33,8 +33,9 @@ def decode(b):
 
 
 def main():
-    pictures = data.load_images(HERE / "data/corpus/val")
-    picks = [pictures[i] for i in np.linspace(0, len(pictures) - 1, 3).astype(int)]
+    val = HERE / "data/corpus/val"
+    # the validation split's one photograph first, then two rendered wallpapers
+    picks = [np.asarray(Image.open(next(val.glob(f"{g}-*.png"))).convert("RGB")) for g in PICTURES]
     for folder in ("uncompressed", "SQF10", "DQF5010", "DQF5070"):
         (OUT / folder).mkdir(parents=True, exist_ok=True)
     for n, (pic, (x, y, w, h)) in enumerate(zip(picks, VIEWS)):

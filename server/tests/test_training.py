@@ -83,7 +83,7 @@ def test_train_detector_writes_checkpoints_and_resumes(corpus, tmp_path, monkeyp
         return capsys.readouterr().out
 
     run(2)
-    for name in ("train.npz", "val.npz", "last.keras", "best.keras", "state.json", "log.csv"):
+    for name in ("train.npz", "val.npz", "last.keras", "state.json", "log.csv"):
         assert (work / name).is_file(), name
     # the cached samples: one 256x256 block per 300x300 draw, uint16 counts, valid labels
     z = np.load(work / "train.npz")
@@ -91,7 +91,7 @@ def test_train_detector_writes_checkpoints_and_resumes(corpus, tmp_path, monkeyp
     assert z["y"].shape == (4,) and set(z["y"].tolist()) <= {0, 1, 2}
     assert np.load(work / "val.npz")["x"].shape == (2, 120, 64, 1)
     state = json.loads((work / "state.json").read_text())
-    assert state["epoch"] == 2 and state["best_epoch"] in (1, 2)
+    assert state["epoch"] == 2 and 0.0 <= state["final_val_accuracy"] <= 1.0
     log = rows(work / "log.csv")
     assert [r[0] for r in log[1:]] == ["0", "1"]
     assert log_copy.read_text() == (work / "log.csv").read_text()
