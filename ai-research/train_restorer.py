@@ -27,18 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from dejpeg import archs, data, losses
+from dejpeg.metrics import psnr
 
 HERE = Path(__file__).parent
 
 
 def to_float(a):
     return a.astype(np.float32) / 127.5 - 1.0
-
-
-def psnr(a, b):
-    """PSNR (dB) between uint8-range float images."""
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
 
 
 def augment(x, y, rng):
