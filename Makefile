@@ -16,7 +16,7 @@ CLIENT_BUILD := client/dist/index.html
 CLIENT_SOURCES := $(shell find client/src client/public client/index.html client/package.json \
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: run test serve setup python client chromium loadtest \
+.PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer \
         eval-detector eval-restorer bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
@@ -51,6 +51,12 @@ setup: python client
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then apt-get update && apt-get install -y chromium; fi
 
+# ffmpeg (the spp baseline) and the wallpaper packages the corpus is built from
+research-deps:
+	@if [ ! -x /usr/bin/ffmpeg ]; then apt-get update && apt-get install -y ffmpeg; fi
+	@if [ ! -d /usr/share/wallpapers ] || [ ! -d /usr/share/backgrounds/gnome ]; then \
+	    apt-get update && apt-get install -y plasma-workspace-wallpapers gnome-backgrounds ukui-wallpapers; fi
+
 ## the two commands ----------------------------------------------------------------------------
 
 run: setup
@@ -73,17 +79,30 @@ loadtest: python
 	$(PY) -m dejpeg.loadtest --start-server --workers $(WORKERS) \
 	    --detect 200 --restore 50 --concurrency 8 --out server/loadtest-results.json
 
-eval-detector: python
+CORPUS := ai-research/data/corpus/manifest.json
+$(CORPUS): | python research-deps
+	$(PY) ai-research/build_corpus.py
+
+eval-detector: python $(CORPUS)
 	$(PY) ai-research/eval_detector.py
 
-eval-restorer: python
+eval-restorer: python research-deps $(CORPUS)
 	$(PY) ai-research/eval_restorer.py
 
-bench: python
+bench: python research-deps $(CORPUS)
 	$(PY) ai-research/bench.py
 
-corpus: python
+corpus: python research-deps
 	$(PY) ai-research/build_corpus.py
+
+# The recipes of the shipped models (see their cards); every phase resumes when rerun.
+train-detector: python $(CORPUS)
+	$(PY) ai-research/train_detector.py --width 16 --epochs 6
+
+train-restorer: python $(CORPUS)
+	$(PY) ai-research/train_restorer.py --phase pretrain --steps 6000 --lr 4e-4 --eval-every 200 --crop 64
+	$(PY) ai-research/train_restorer.py --phase critic --steps 150 --crop 64
+	$(PY) ai-research/train_restorer.py --phase gan --steps 600 --crop 64 --eval-every 100 --adv-weight 5e-3
 
 clean-stamps:
 	rm -f $(PY_STAMP) $(NPM_STAMP)
