@@ -19,8 +19,7 @@ def aggregate(block_probs: np.ndarray) -> np.ndarray:
     seed's mode of block argmaxes throws that away.  `ai-research/eval_detector.py` compares
     the two on validation images.
     """
-    p = block_probs.mean(axis=0)
-    return p / p.sum()
+    return block_probs.mean(axis=0)
 
 
 def _probs(p) -> dict[str, float]:
