@@ -45,14 +45,15 @@ def ramp(side: int, overlap: int) -> np.ndarray:
 class Restorer:
     """Apply a restorer network (RGB in [-1, 1]) to uint8 RGB images of any size."""
 
-    def __init__(self, model, name: str, tile: int = 512, overlap: int = 32, multiple: int = 8,
-                 batch: int = 4):
+    def __init__(self, model, name: str, tile: int = 1024, overlap: int = 32, multiple: int = 8,
+                 batch: int = 4, batch_pixels: int = 1 << 20):
         self.model = model
         self.name = name
         self.tile = tile
         self.overlap = overlap
         self.multiple = multiple
-        self.batch = batch
+        self.batch = batch                  # at most this many tiles a call ...
+        self.batch_pixels = batch_pixels    # ... and at most this many pixels (memory)
         self._lock = threading.Lock()
 
     @classmethod
@@ -64,6 +65,9 @@ class Restorer:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
+            # a Keras model runs its compiled predict (a graph: about 1.3x faster than a call)
+            if hasattr(self.model, "predict_on_batch"):
+                return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
             return np.asarray(self.model(batch, training=False), dtype=np.float32)
 
     def restore(self, rgb: np.ndarray, grid: tuple[int, int] = (0, 0)) -> np.ndarray:
@@ -89,8 +93,9 @@ class Restorer:
         acc = np.zeros(x.shape, np.float32)
         norm = np.zeros(x.shape[:2] + (1,), np.float32)
         starts = [(y0, x0) for y0 in ys for x0 in xs]
-        for i in range(0, len(starts), self.batch):
-            chunk = starts[i:i + self.batch]
+        per_call = max(1, min(self.batch, self.batch_pixels // (th * tw)))
+        for i in range(0, len(starts), per_call):
+            chunk = starts[i:i + per_call]
             out = self._run(np.stack([x[y0:y0 + th, x0:x0 + tw] for y0, x0 in chunk]))
             for (y0, x0), o in zip(chunk, out):
                 acc[y0:y0 + th, x0:x0 + tw] += o * weight
