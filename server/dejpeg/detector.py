@@ -41,6 +41,8 @@ class Detector:
 
     def predict_blocks(self, feats: np.ndarray) -> np.ndarray:
         with self._lock:
+            if hasattr(self.model, "predict_on_batch"):   # Keras: its compiled predict
+                return np.asarray(self.model.predict_on_batch(feats), dtype=np.float64)
             return np.asarray(self.model(feats, training=False), dtype=np.float64)
 
     def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None) -> dict:

@@ -136,7 +136,7 @@ def test_identity_model_gives_the_input_back(identity_model):
 
 
 def test_identity_with_the_default_tile(identity_model):
-    r = Restorer(identity_model, "identity", batch=8)        # tile 512, overlap 32
+    r = Restorer(identity_model, "identity", batch=8)        # default tile and overlap
     for h, w in [(3, 4), (479, 481), (480, 495), (500, 1030)]:
         rgb = textured(h, w, seed=h)
         assert diff(r.restore(rgb, (2, 6)), rgb) <= 1
