@@ -17,7 +17,7 @@ CLIENT_SOURCES := $(shell find client/src client/public client/index.html client
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer \
-        eval-detector eval-restorer bench corpus clean-stamps
+        eval-detector eval-restorer calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
 
@@ -88,6 +88,10 @@ eval-detector: python $(CORPUS)
 
 eval-restorer: python research-deps $(CORPUS)
 	$(PY) ai-research/eval_restorer.py
+
+# strength per JPEG quality of each shipped restorer, on training pictures -> catalog.json
+calibrate-strength: python $(CORPUS)
+	$(PY) ai-research/calibrate_strength.py
 
 bench: python research-deps $(CORPUS)
 	$(PY) ai-research/bench.py

@@ -6,6 +6,9 @@ Each validation picture gives one central view of at most --side pixels; it is c
 with Pillow (4:2:0) at QF 10, 20, 30, 40 and double 50 -> 10, then restored by every restorer
 in models/catalog.json (through the server's own tiled `Restorer`) and by spp at every qp of
 spp.QPS (the best qp per setting is reported, chosen on these same images: a favour to spp).
+Every restorer is scored twice: at full strength (the network's output as trained) and as
+served ("auto": the strength calibrated on training pictures for the quality that
+`quality_from_pixels` estimates from the decoded image, as for a PNG upload).
 Reported: mean PSNR (RGB), SSIM, PSNR-B (luma), and gains over the JPEG input.  Writes
 results/restorer_eval.{md,json}.
 """
@@ -18,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dejpeg import data, jpeg, metrics, registry
+from dejpeg import data, jpeg, metrics, quality, registry
 from dejpeg.restorer import Restorer
 
 import spp as spp_filter
 
 HERE = Path(__file__).parent
 SETTINGS = [("QF 10", (10,)), ("QF 20", (20,)), ("QF 30", (30,)), ("QF 40", (40,)),
-            ("double 50 -> 10", (50, 10))]
+            ("QF 50", (50,)), ("QF 70", (70,)), ("QF 90", (90,)), ("double 50 -> 10", (50, 10))]
 
 
 def central(im, side):
@@ -56,7 +59,9 @@ def main(argv=None):
     catalog = [e for e in registry.read_catalog(args.models) if e["kind"] == "restorer"]
     if args.only:
         catalog = [e for e in catalog if e["name"] in args.only.split(",")]
-    restorers = {e["name"]: Restorer.load(Path(args.models) / e["file"], e["name"]) for e in catalog}
+    restorers = {e["name"]: Restorer.load(Path(args.models) / e["file"], e["name"],
+                                          strength=e.get("strength_by_quality"))
+                 for e in catalog}
     for spec in args.extra:
         name, path = spec.split("=", 1)
         restorers[name] = Restorer.load(path, name)
@@ -71,10 +76,15 @@ def main(argv=None):
             if best is None or s[0] > best[1][0]:
                 best = (qp, s)
         row[f"spp (qp {best[0]})"] = best[1]
+        estimates = [quality.quality_from_pixels(x) for x in inputs]
         for name, rest in restorers.items():
             t = time.time()
             outs = [rest.restore(x) for x in inputs]
             row[name] = np.mean([scores(r, o) for r, o in zip(refs, outs)], axis=0)
+            if rest.strength:
+                auto = [o if rest.strength_for(q) == 1.0 else rest.restore(x, strength=rest.strength_for(q))
+                        for x, o, q in zip(inputs, outs, estimates)]
+                row[f"{name} (auto strength)"] = np.mean([scores(r, o) for r, o in zip(refs, auto)], axis=0)
             print(f"{label}: {name} {row[name][0]:.2f} dB ({time.time() - t:.0f} s)", flush=True)
         results[label] = row
         print(label, {k: round(float(v[0]), 2) for k, v in row.items()}, flush=True)

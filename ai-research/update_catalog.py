@@ -31,9 +31,13 @@ def main():
                                 "(ai-research/results/detector_eval.md)",
             }
         elif entry["name"] in next(iter(res.values()), {}):
-            entry["metrics"] = {
-                f"psnr_gain_db_{label.replace(' ', '_').replace('->', 'to')}": round(
-                    row[entry["name"]][0] - row["JPEG"][0], 2) for label, row in res.items()}
+            entry["metrics"] = {}
+            for label, row in res.items():
+                key = f"psnr_gain_db_{label.replace(' ', '_').replace('->', 'to')}"
+                entry["metrics"][key] = round(row[entry["name"]][0] - row["JPEG"][0], 2)
+                auto = row.get(f"{entry['name']} (auto strength)")
+                if auto:
+                    entry["metrics"][key + "_auto_strength"] = round(auto[0] - row["JPEG"][0], 2)
             entry["metrics"]["evaluated_on"] = "validation pictures (ai-research/results/restorer_eval.md)"
     CATALOG.write_text(json.dumps(catalog, indent=1) + "\n")
     print(json.dumps(catalog, indent=1))

@@ -39,6 +39,8 @@ describe('home page', () => {
     expect(verdict.textContent).toBe('Double compression detected');
     expect(calls.restore[0].form.get('model')).toBe('small-pregan');
     expect(calls.restore[0].form.get('force')).toBe('false');
+    expect(calls.restore[0].form.has('strength')).toBe(false); // auto
+    expect(screen.getByText('40 %')).toBeTruthy(); // strength the server applied
 
     expect(screen.getByAltText('Original').getAttribute('src')).toMatch(/^blob:/);
     expect(screen.getByAltText('Restored').getAttribute('src')).toMatch(/^blob:/);
@@ -53,6 +55,16 @@ describe('home page', () => {
     expect(screen.getAllByText('30').length).toBeGreaterThan(0); // quality from the tables
     expect(screen.getAllByTestId('heat-cell')).toHaveLength(2);
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('sends the strength the user picks', async () => {
+    const calls = mockServer();
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    await user.selectOptions(screen.getByLabelText('Restoration strength'), '0.5');
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    await screen.findByRole('heading', { name: /compression detected/ });
+    expect(calls.restore[0].form.get('strength')).toBe('0.5');
   });
 
   it('says "No compression detected" and restores anyway on request', async () => {

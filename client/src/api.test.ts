@@ -34,6 +34,17 @@ describe('restoreImage', () => {
     await restoreImage(imageFile());
     expect(calls.restore[0].form.has('model')).toBe(false);
     expect(calls.restore[0].form.get('force')).toBe('false');
+    expect(calls.restore[0].form.has('strength')).toBe(false);
+  });
+
+  it('sends a chosen strength, and none for auto', async () => {
+    const calls = mockServer();
+    await restoreImage(imageFile(), { strength: 0.5 });
+    await restoreImage(imageFile(), { strength: 0 });
+    await restoreImage(imageFile(), { strength: 'auto' });
+    expect(calls.restore[0].form.get('strength')).toBe('0.5');
+    expect(calls.restore[1].form.get('strength')).toBe('0');
+    expect(calls.restore[2].form.has('strength')).toBe(false);
   });
 
   it('reports the detail of a problem-details error', async () => {

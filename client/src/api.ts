@@ -34,6 +34,8 @@ export interface RestoreResult {
   grid?: { dx: number; dy: number };
   restored: boolean;
   model?: string;
+  /** Share of the network's output used (0 to 1); null when not restored. */
+  strength?: number | null;
   timings?: Record<string, number>;
   image_png?: string;
 }
@@ -135,6 +137,8 @@ async function readJson(response: Response): Promise<unknown> {
 export interface RestoreOptions {
   model?: string;
   force?: boolean;
+  /** 0 to 1; left out (or 'auto') lets the server pick it from the image's JPEG quality. */
+  strength?: number | 'auto';
   signal?: AbortSignal;
 }
 
@@ -145,6 +149,7 @@ export async function restoreImage(file: Blob, options: RestoreOptions = {}): Pr
   form.append('image', file, name);
   if (options.model) form.append('model', options.model);
   form.append('force', options.force ? 'true' : 'false');
+  if (typeof options.strength === 'number') form.append('strength', String(options.strength));
   const response = await request('restore', {
     method: 'POST',
     body: form,

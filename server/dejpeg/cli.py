@@ -2,6 +2,7 @@
 
     python -m dejpeg detect photo.jpg scan.png [--json]
     python -m dejpeg restore photo.jpg -o restored/ [--model small-postgan] [--force]
+                                               [--strength auto|0..1]
     python -m dejpeg serve [--host 127.0.0.1] [--port 5000] [--workers N]
 """
 from __future__ import annotations
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="restorer name (default: the recommended one)")
     p.add_argument("--force", action="store_true",
                    help="restore even when the detector finds no compression")
+    p.add_argument("--strength", type=_strength, default=None, metavar="auto|0..1",
+                   help="how much of the network's output to use (default auto: calibrated "
+                        "for the image's JPEG quality)")
     p.set_defaults(run=cmd_restore)
 
     p = sub.add_parser("serve", parents=[common], help="run the HTTP API and the web client")
@@ -120,6 +124,18 @@ def _print_row(r: dict, first: bool) -> None:
                      f"{r['timings']['total_s']:.2f} s"))
 
 
+def _strength(text: str) -> float | None:
+    if text == "auto":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a number from 0 to 1, not {text!r}")
+    return value
+
+
 def cmd_restore(args, config: Config) -> int:
     from .imageio import encode_png
     models = _load(config)
@@ -134,21 +150,24 @@ def cmd_restore(args, config: Config) -> int:
         t0 = time.perf_counter()
         try:
             image = _read(path, config)
-            verdict, grid = "skipped", (0, 0)
+            verdict, grid, quality = "skipped", (0, 0), image.jpeg_quality
             if not args.force:
                 found = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality)
                 verdict, grid = found["verdict"], (found["grid"]["dx"], found["grid"]["dy"])
+                quality = (found["quality"] or {}).get("estimate", quality)
             restored = args.force or verdict != "uncompressed"
             pixels = image.rgb
             if restored:
-                pixels = models.restorers[model].restore(image.rgb, grid=grid)
+                restorer = models.restorers[model]
+                strength = args.strength if args.strength is not None else restorer.strength_for(quality)
+                pixels = restorer.restore(image.rgb, grid=grid, strength=strength)
             out = _unique(args.output, path.stem, used)
             out.write_bytes(encode_png(pixels, image.alpha, image.grayscale))
         except DejpegError as e:
             failed += 1
             print(f"{path}: error: {e.detail}")
             continue
-        what = f"restored with {model}" if restored else \
+        what = f"restored with {model} at strength {strength:.2f}" if restored else \
             "not restored (no compression found), saved as PNG"
         print(f"{path} -> {out}: {what}; verdict {verdict}; {time.perf_counter() - t0:.2f} s")
     return 1 if failed else 0

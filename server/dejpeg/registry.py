@@ -48,7 +48,9 @@ def load_models(models_dir: str | Path = DEFAULT_DIR) -> Models:
     default = next((e["name"] for e in restorers if e.get("default")), restorers[0]["name"])
     return Models(
         detector=Detector.load(models_dir / det["file"], det["name"]),
-        restorers={e["name"]: Restorer.load(models_dir / e["file"], e["name"]) for e in restorers},
+        restorers={e["name"]: Restorer.load(models_dir / e["file"], e["name"],
+                                            strength=e.get("strength_by_quality"))
+                   for e in restorers},
         default_restorer=default,
         catalog=catalog,
     )

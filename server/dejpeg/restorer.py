@@ -4,6 +4,12 @@ Tiling keeps memory bounded for any image size and lets the network see the 8x8 
 where it saw it in training: tiles start on the grid of the image (or of the grid offset
 the detector found, for cropped images).  Overlaps are blended with linear ramps, so no
 seam shows; the output has exactly the input's size.
+
+Strength: the output is input + strength x (network output - input).  A generator trained
+at QF 10 over-smooths lighter compression (PSNR drops at QF 30 and above); each shipped
+restorer has a table of the strength that scored best at each quality on training pictures
+(`ai-research/calibrate_strength.py`, stored in models/catalog.json), and `strength_for`
+interpolates it at the quality the detector or the file's tables give.
 """
 from __future__ import annotations
 
@@ -46,7 +52,8 @@ class Restorer:
     """Apply a restorer network (RGB in [-1, 1]) to uint8 RGB images of any size."""
 
     def __init__(self, model, name: str, tile: int = 1024, overlap: int = 32, multiple: int = 8,
-                 batch: int = 4, batch_pixels: int = 1 << 20):
+                 batch: int = 4, batch_pixels: int = 1 << 20,
+                 strength: dict[int, float] | None = None):
         self.model = model
         self.name = name
         self.tile = tile
@@ -54,6 +61,7 @@ class Restorer:
         self.multiple = multiple
         self.batch = batch                  # at most this many tiles a call ...
         self.batch_pixels = batch_pixels    # ... and at most this many pixels (memory)
+        self.strength = {int(q): float(v) for q, v in (strength or {}).items()}
         self._lock = threading.Lock()
 
     @classmethod
@@ -63,6 +71,14 @@ class Restorer:
         model = keras.saving.load_model(path, compile=False)
         return cls(model, name, multiple=max(8, multiple(model)), **kw)
 
+    def strength_for(self, quality: int | None) -> float:
+        """Calibrated strength at a JPEG quality (linear between table entries, the end
+        values beyond them); 1.0 when the quality is unknown or there is no table."""
+        if quality is None or not self.strength:
+            return 1.0
+        qs = sorted(self.strength)
+        return float(np.interp(quality, qs, [self.strength[q] for q in qs]))
+
     def _run(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
             # a Keras model runs its compiled predict (a graph: about 1.3x faster than a call)
@@ -70,8 +86,12 @@ class Restorer:
                 return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
             return np.asarray(self.model(batch, training=False), dtype=np.float32)
 
-    def restore(self, rgb: np.ndarray, grid: tuple[int, int] = (0, 0)) -> np.ndarray:
-        """Restore an (H, W, 3) uint8 image; `grid` is the JPEG grid offset (dx, dy)."""
+    def restore(self, rgb: np.ndarray, grid: tuple[int, int] = (0, 0),
+                strength: float = 1.0) -> np.ndarray:
+        """Restore an (H, W, 3) uint8 image; `grid` is the JPEG grid offset (dx, dy);
+        `strength` in [0, 1] mixes the network's output with the input (1: all of it)."""
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be in [0, 1], got {strength}")
         h, w = rgb.shape[:2]
         dx, dy = grid
         # pad so that the JPEG grid falls on multiples of 8 of the padded image, with a
@@ -102,6 +122,8 @@ class Restorer:
                 norm[y0:y0 + th, x0:x0 + tw] += weight
         acc /= norm
         out = acc[top:top + h, left:left + w]
+        if strength != 1.0:
+            out = x[top:top + h, left:left + w] + strength * (out - x[top:top + h, left:left + w])
         return np.clip(np.rint((out + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 

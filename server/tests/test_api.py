@@ -280,3 +280,80 @@ def test_uploads_are_never_written_to_disk(app, monkeypatch):
         return str(len(flask.request.files["image"].read()))
     with pytest.raises(AssertionError, match="disk"):
         post(stock.test_client(), "/u", big)
+
+
+# --- strength ------------------------------------------------------------------------------
+
+def negate(batch, training=False):
+    """A 'restorer' whose full output is the negative image: strength is easy to read off."""
+    return -batch
+
+
+@pytest.fixture()
+def strength_client(tiny_models, no_client):
+    from dejpeg.restorer import Restorer
+
+    def build(detector=None):
+        rest = Restorer(negate, "small-postgan", strength={10: 1.0, 50: 0.2})
+        models = dataclasses.replace(tiny_models, restorers={"small-postgan": rest},
+                                     detector=detector or tiny_models.detector)
+        return make_app(models, no_client).test_client()
+    return build
+
+
+def expected(rgb, strength):
+    x = rgb.astype(np.float64) / 127.5 - 1.0
+    return np.clip(np.rint((x + strength * (-x - x) + 1.0) * 127.5), 0, 255)
+
+
+def test_auto_strength_follows_the_file_quality(strength_client):
+    client = strength_client()
+    for quality, want in [(10, 1.0), (30, 0.6), (50, 0.2), (90, 0.2)]:
+        data = images.jpeg(A, quality)
+        r = post(client, "/restore", data, force="true")
+        assert r.headers["X-Dejpeg-Strength"] == f"{want:.2f}", quality
+        decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        got = np.asarray(png_pixels(r.data).convert("RGB")).astype(np.float64)
+        assert np.abs(got - expected(decoded, want)).max() <= 1, quality
+
+
+def test_auto_strength_without_a_known_quality_is_full(strength_client):
+    r = post(strength_client(), "/restore", images.png(A), "a.png", force="true")
+    assert r.headers["X-Dejpeg-Strength"] == "1.00"
+    assert np.abs(np.asarray(png_pixels(r.data)).astype(np.float64) - expected(A, 1.0)).max() <= 1
+
+
+def test_auto_strength_uses_the_detected_quality(strength_client):
+    class Detected(StubDetector):
+        def detect(self, rgb, jpeg_quality=None):
+            return {**super().detect(rgb), "quality": {"estimate": 30, "source": "pixels"}}
+
+    r = post(strength_client(Detected("single")), "/restore", images.png(A), "a.png",
+             headers={"Accept": "application/json"})
+    body = r.get_json()
+    assert body["restored"] is True and body["strength"] == pytest.approx(0.6)
+    assert r.headers["X-Dejpeg-Strength"] == "0.60"
+
+
+@pytest.mark.parametrize("value, want", [("0", 0.0), ("0.25", 0.25), ("1", 1.0), ("auto", 0.2)])
+def test_asked_strength(strength_client, value, want):
+    data = images.jpeg(A, 50)
+    r = post(strength_client(), "/restore", data, force="true", strength=value)
+    assert r.status_code == 200 and r.headers["X-Dejpeg-Strength"] == f"{want:.2f}"
+    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    got = np.asarray(png_pixels(r.data).convert("RGB")).astype(np.float64)
+    assert np.abs(got - expected(decoded, want)).max() <= 1
+    if value == "0":
+        np.testing.assert_array_equal(got, decoded)
+
+
+@pytest.mark.parametrize("value", ["", "2", "-0.1", "1.5", "nan", "inf", "strong", "AUTO"])
+def test_bogus_strength_is_400(client, value):
+    r = post(client, "/restore", images.jpeg(A), strength=value)
+    assert is_problem(r, 400) and "strength" in r.get_json()["detail"]
+
+
+def test_not_restored_reports_no_strength(stub_client):
+    r = post(stub_client("uncompressed"), "/restore", images.png(A), "a.png",
+             headers={"Accept": "application/json"})
+    assert r.headers["X-Dejpeg-Strength"] == "none" and r.get_json()["strength"] is None

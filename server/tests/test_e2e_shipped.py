@@ -85,3 +85,21 @@ def test_uncompressed_png_is_returned_unchanged(server):
     r = requests.post(server + "/restore", files={"image": ("a.png", images.png(ORIGINAL))}, timeout=600)
     assert r.status_code == 200 and r.headers["X-Dejpeg-Restored"] == "false"
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(r.content))), ORIGINAL)
+
+
+@pytest.mark.parametrize("quality, least_gain", [(30, 0.3), (50, 0.1), (80, 0.0)])
+def test_lighter_compression_is_improved_not_damaged(server, quality, least_gain):
+    """The QF-10 generators over-smooth lighter compression at full strength; the calibrated
+    strength for the file's quality (catalog.json) must turn that loss into a gain."""
+    jpeg = images.jpeg(ORIGINAL, quality)
+    decoded = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+    gains = {}
+    for strength in ("auto", "1"):
+        r = requests.post(server + "/restore", files={"image": ("a.jpg", jpeg)},
+                          data={"strength": strength, "force": "true"}, timeout=600)
+        assert r.status_code == 200
+        out = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))
+        gains[strength] = psnr(out, ORIGINAL) - psnr(decoded, ORIGINAL)
+        if strength == "auto":
+            assert float(r.headers["X-Dejpeg-Strength"]) < 1.0
+    assert gains["1"] < 0 < gains["auto"] and gains["auto"] >= least_gain, gains

@@ -283,3 +283,32 @@ def test_load_a_unet_and_restore_any_size(tmp_path, filters, multiple):
         out = r.restore(rgb, (5, 2))
         assert out.shape == rgb.shape
         assert diff(out, rgb) <= 1
+
+
+# --- strength ------------------------------------------------------------------------------
+
+def negate(batch, training=False):
+    return -batch
+
+
+def test_strength_mixes_input_and_output():
+    rgb = textured(40, 56, seed=3)
+    r = Restorer(negate, "neg", tile=TILE, overlap=OVERLAP)
+    x = rgb.astype(np.float64) / 127.5 - 1.0
+    np.testing.assert_array_equal(r.restore(rgb, strength=0.0), rgb)
+    assert diff(r.restore(rgb, strength=1.0), to_uint8(-x)) <= 1
+    assert diff(r.restore(rgb, strength=0.25), to_uint8(x + 0.25 * (-2 * x))) <= 1
+    for bad in (-0.01, 1.01, float("nan")):
+        with pytest.raises(ValueError):
+            r.restore(rgb, strength=bad)
+
+
+def test_strength_for_interpolates_the_calibration_table():
+    r = Restorer(negate, "neg", strength={"10": 1.0, "30": 0.4, 50: 0.2})
+    assert r.strength_for(None) == 1.0                     # quality unknown: as trained
+    assert r.strength_for(5) == 1.0 and r.strength_for(10) == 1.0
+    assert r.strength_for(20) == pytest.approx(0.7)
+    assert r.strength_for(30) == pytest.approx(0.4)
+    assert r.strength_for(40) == pytest.approx(0.3)
+    assert r.strength_for(95) == pytest.approx(0.2)       # beyond the table: its last value
+    assert Restorer(negate, "neg").strength_for(80) == 1.0    # no table: full strength

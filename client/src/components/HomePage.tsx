@@ -38,6 +38,7 @@ export function HomePage({ models }: Props) {
   const [previewUrl, setPreviewUrl] = useState<string | null>(null);
   const [model, setModel] = useState('');
   const [force, setForce] = useState(false);
+  const [strength, setStrength] = useState('auto');
   const [busy, setBusy] = useState<Busy | null>(null);
   const [elapsed, setElapsed] = useState(0);
   const [view, setView] = useState<ResultView | null>(null);
@@ -46,6 +47,7 @@ export function HomePage({ models }: Props) {
   const controllerRef = useRef<AbortController | null>(null);
   const forceHintId = useId();
   const modelHintId = useId();
+  const strengthHintId = useId();
 
   const catalog = models.catalog;
   const restorers = catalog?.restorers ?? [];
@@ -129,7 +131,12 @@ export function HomePage({ models }: Props) {
       setNotice(null);
       if (!detection) setView(null);
       try {
-        const data = await restoreImage(file, { model: model || undefined, force: forceRun, signal: controller.signal });
+        const data = await restoreImage(file, {
+          model: model || undefined,
+          force: forceRun,
+          strength: strength === 'auto' ? 'auto' : Number(strength),
+          signal: controller.signal,
+        });
         const merged = detection ? mergeForced(detection, data) : data;
         setView({
           data: merged,
@@ -153,7 +160,7 @@ export function HomePage({ models }: Props) {
         }
       }
     },
-    [file, model, previewUrl],
+    [file, model, strength, previewUrl],
   );
 
   const cancel = () => {
@@ -221,6 +228,25 @@ export function HomePage({ models }: Props) {
             </select>
             <p className="hint" id={modelHintId}>
               {selectedModel?.description ?? 'Restorers differ in architecture and training; see About.'}
+            </p>
+          </div>
+
+          <div className="field">
+            <label htmlFor="strength-select">Restoration strength</label>
+            <select
+              id="strength-select"
+              value={strength}
+              onChange={(event) => setStrength(event.target.value)}
+              aria-describedby={strengthHintId}
+            >
+              <option value="auto">Auto (by JPEG quality)</option>
+              <option value="1">Full</option>
+              <option value="0.75">75 %</option>
+              <option value="0.5">50 %</option>
+              <option value="0.25">25 %</option>
+            </select>
+            <p className="hint" id={strengthHintId}>
+              The models were trained on heavy compression; auto uses less of them on lightly compressed pictures.
             </p>
           </div>
 

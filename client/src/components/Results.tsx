@@ -140,6 +140,12 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
               <dd>{data.model}</dd>
             </div>
           )}
+          {data.restored && typeof data.strength === 'number' && (
+            <div>
+              <dt>Strength</dt>
+              <dd>{Math.round(data.strength * 100)} %</dd>
+            </div>
+          )}
           <div>
             <dt>Round trip</dt>
             <dd>{formatSeconds(view.roundTrip)}</dd>

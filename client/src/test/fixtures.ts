@@ -42,6 +42,7 @@ export const DOUBLE_RESULT: RestoreResult = {
   image: { width: 512, height: 256, format: 'JPEG' },
   restored: true,
   model: 'small-postgan',
+  strength: 0.4,
   timings: { detect_s: 0.41, restore_s: 0.377 },
   image_png: PNG_DATA_URL,
 };

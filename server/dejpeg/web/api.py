@@ -11,7 +11,7 @@ from .. import __version__
 from ..errors import UnusableImage
 from ..imageio import Decoded, decode, encode_png
 from . import openapi
-from .uploads import read_force, read_image, read_model
+from .uploads import read_force, read_image, read_model, read_strength
 
 bp = Blueprint("api", __name__)
 
@@ -67,6 +67,7 @@ def restore():
     models = services.models
     force = read_force(request)
     model = read_model(request, sorted(models.restorers), models.default_restorer)
+    asked_strength = read_strength(request)
     data = read_image(request, services.config.max_upload_bytes)
     as_json = request.accept_mimetypes.best_match(
         ["image/png", "application/json"], default="image/png") == "application/json"
@@ -84,10 +85,15 @@ def restore():
             timings["detect_s"] = _seconds(t)
         restored = force or body["verdict"] != "uncompressed"
         pixels = image.rgb
+        strength = None
         if restored:
             t = time.perf_counter()
             grid = body.get("grid") or {"dx": 0, "dy": 0}
-            pixels = models.restorers[model].restore(image.rgb, grid=(grid["dx"], grid["dy"]))
+            restorer = models.restorers[model]
+            # the quality the detector reported (file tables or pixels), else the file's own
+            quality = (body.get("quality") or {}).get("estimate", image.jpeg_quality)
+            strength = asked_strength if asked_strength is not None else restorer.strength_for(quality)
+            pixels = restorer.restore(image.rgb, grid=(grid["dx"], grid["dy"]), strength=strength)
             timings["restore_s"] = _seconds(t)
         t = time.perf_counter()
         png = encode_png(pixels, image.alpha, image.grayscale)
@@ -98,12 +104,14 @@ def restore():
         "X-Dejpeg-Restored": "true" if restored else "false",
         "X-Dejpeg-Verdict": body.get("verdict", "skipped"),
         "X-Dejpeg-Model": model,
+        "X-Dejpeg-Strength": "none" if strength is None else f"{strength:.2f}",
         "Server-Timing": ", ".join(f"{k[:-2]};dur={v * 1000:.1f}" for k, v in timings.items()),
         "Vary": "Accept",
     }
     if as_json:
         body.update(image=body.get("image", image.info()), restored=restored, model=model,
                     force=force, timings=timings,
+                    strength=None if strength is None else round(strength, 4),
                     image_png="data:image/png;base64," + base64.b64encode(png).decode("ascii"))
         response = jsonify(body)
         response.headers.update(headers)

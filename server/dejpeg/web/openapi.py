@@ -70,6 +70,9 @@ SCHEMAS = {
                                                "and the input was returned unchanged."},
         "model": {**STRING, "description": "The restorer's name."},
         "force": BOOLEAN,
+        "strength": {"type": "number", "nullable": True, "minimum": 0, "maximum": 1,
+                     "description": "The strength applied (output = input + strength x "
+                                    "(network output - input)); null when not restored."},
         "image_png": {**STRING, "description": "The result as a data:image/png;base64 URL."},
         "image": _ref("ImageInfo"),
         "timings": TIMINGS,
@@ -88,6 +91,9 @@ SCHEMAS = {
         "description": STRING,
         "trained_for": {"type": "object"},
         "metrics": {"type": "object"},
+        "strength_by_quality": {"type": "object", "additionalProperties": NUMBER,
+                                "description": "Restorers: the strength served at each JPEG "
+                                               "quality (interpolated between)."},
         "default": BOOLEAN,
     }, ["name", "kind", "description", "default"]),
     "Models": _obj({
@@ -118,7 +124,7 @@ def _upload_errors(config) -> dict:
                              "schema": INTEGER}}
     return {
         "400": _problem("Missing or empty 'image' field, not a multipart form, or a bad "
-                        "'model' / 'force' value."),
+                        "'model' / 'force' / 'strength' value."),
         "413": _problem(f"The upload is larger than {config.max_upload_bytes} bytes "
                         "(DEJPEG_MAX_UPLOAD_BYTES)."),
         "415": _problem("The file is not an image the server can decode (or is truncated "
@@ -145,6 +151,12 @@ def spec(models, config) -> dict:
                       "description": "The restorer to use (GET /models)."},
             "force": {"type": "string", "enum": ["true", "false"], "default": "false",
                       "description": "true: skip detection and always restore."},
+            "strength": {"type": "string", "pattern": r"^(auto|0(\.[0-9]+)?|1(\.0+)?)$",
+                         "default": "auto",
+                         "description": "'auto': the strength calibrated for the image's "
+                                        "JPEG quality (GET /models, strength_by_quality; 1 "
+                                        "when the quality is unknown), or a number from 0 "
+                                        "(input unchanged) to 1 (the network's full output)."},
         }, ["image"])}}}
     flag = {"schema": {"type": "string", "enum": ["true", "false"]}}
     restore_headers = {
@@ -153,6 +165,8 @@ def spec(models, config) -> dict:
                                             "force=true.",
                              "schema": {"type": "string", "enum": CLASSES + ["skipped"]}},
         "X-Dejpeg-Model": {"description": "The restorer chosen.", "schema": STRING},
+        "X-Dejpeg-Strength": {"description": "The strength applied, e.g. 0.40, or 'none' "
+                                             "when not restored.", "schema": STRING},
     }
     return {
         "openapi": "3.0.3",

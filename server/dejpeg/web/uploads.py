@@ -52,6 +52,22 @@ def read_force(request: Request) -> bool:
     raise BadRequest(f"The field 'force' must be 'true' or 'false', not {_quote(value)}.")
 
 
+def read_strength(request: Request) -> float | None:
+    """The optional field `strength`: 'auto' (default: None, the calibrated strength for the
+    image's quality) or a number from 0 (input unchanged) to 1 (the network's full output)."""
+    value = request.form.get("strength")
+    if value is None or value == "auto":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if 0.0 <= number <= 1.0:          # also False for nan
+        return number
+    raise BadRequest(f"The field 'strength' must be 'auto' or a number from 0 to 1, "
+                     f"not {_quote(value)}.")
+
+
 def read_model(request: Request, names: list[str], default: str) -> str:
     """The optional field `model`: one of the loaded restorers (default: the recommended one)."""
     value = request.form.get("model")
