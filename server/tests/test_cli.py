@@ -62,3 +62,17 @@ def test_serve_refuses_to_start_without_models(tmp_path, capsys):
         {"name": "small-postgan", "kind": "restorer", "file": "small-postgan.keras"}]}))
     assert main(["serve", "--models-dir", str(tmp_path)]) == 1
     assert "c-tiny.keras" in capsys.readouterr().err
+
+
+def test_restore_strength(tiny_models_dir, tmp_path, capsys):
+    import pytest
+    files = [str(f) for f in write_inputs(tmp_path)[:1]]
+    base = ["restore", "--models-dir", str(tiny_models_dir), *files, "-o", str(tmp_path / "o"), "--force"]
+    assert main(base) == 0
+    assert "at strength 1.00" in capsys.readouterr().out      # no calibration table: full
+    assert main(base + ["--strength", "0.3"]) == 0
+    assert "at strength 0.30" in capsys.readouterr().out
+    for bad in ("7", "-1", "half"):
+        with pytest.raises(SystemExit) as exit_:
+            main(base + ["--strength", bad])
+        assert exit_.value.code == 2 and "strength" in capsys.readouterr().err
