@@ -17,7 +17,7 @@ CLIENT_SOURCES := $(shell find client/src client/public client/index.html client
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer \
-        eval-detector eval-restorer calibrate-strength bench corpus clean-stamps
+        eval-detector eval-restorer calibrate-detector calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
 
@@ -85,6 +85,10 @@ $(CORPUS): | python research-deps
 
 eval-detector: python $(CORPUS)
 	$(PY) ai-research/eval_detector.py
+
+# compressed-vs-not calibration of the shipped detector, on training pictures -> catalog.json
+calibrate-detector: python $(CORPUS)
+	$(PY) ai-research/calibrate_detector.py
 
 eval-restorer: python research-deps $(CORPUS)
 	$(PY) ai-research/eval_restorer.py

@@ -5,9 +5,11 @@
 For every case -- the seed's eleven, the same with the grid shifted by a crop, and wider
 ones (other single QFs, random double pairs, doubles recropped between passes) -- each
 validation picture is cut into up to four 1024x1024 views, compressed as the case says, and
-run through the server's own `Detector`.  Reported: block accuracy, image accuracy (our
-mean-probability verdict and the seed's mode of block argmaxes), compressed-vs-not accuracy,
-and the error of the quality estimate from pixels.  Writes results/detector_eval.{md,json}.
+run through the server's own `Detector.detect` (with the catalog's compressed-vs-not
+calibration, as served).  Reported: block accuracy, image accuracy (the served verdict; the
+CNN's mean probabilities alone; the seed's mode of block argmaxes), compressed-vs-not
+accuracy, and the error of the quality estimate from pixels.  Writes
+results/detector_eval.{md,json}.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dejpeg import data, features, quality
+from dejpeg import data, quality, registry
 from dejpeg.archs import CLASSES
 from dejpeg.detector import Detector
 from dejpeg.data import Case
@@ -47,31 +49,37 @@ def views(im, side=1024, limit=4):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(HERE.parent / "server/dejpeg/models/c-tiny.keras"))
+    ap.add_argument("--models", default=str(registry.DEFAULT_DIR))
     ap.add_argument("--corpus", default=str(HERE / "data/corpus"))
     ap.add_argument("--out", default=str(HERE / "results/detector_eval"))
     args = ap.parse_args(argv)
 
-    det = Detector.load(args.model)
+    entry = next(e for e in registry.read_catalog(args.models) if e["kind"] == "detector")
+    calibration = (entry.get("verdict_calibration") or {}).get("weights")
+    det = Detector.load(Path(args.models) / entry["file"], entry["name"], calibration=calibration)
     pictures = data.load_images(Path(args.corpus) / "val")
     imgs = [v for im in pictures for v in views(im)]
     rows = []
     t0 = time.time()
     for case in cases():
-        blocks_ok = blocks_n = img_ok = mode_ok = bin_ok = bin_blocks_ok = 0
+        blocks_ok = blocks_n = img_ok = cnn_ok = mode_ok = bin_ok = cnn_bin_ok = bin_blocks_ok = 0
         q_err = []
         for im in imgs:
             x = case.apply(im)
-            feats, blocks, offset = features.image_features(x)
-            p = det.predict_blocks(feats)
+            r = det.detect(x)
+            offset = (r["grid"]["dx"], r["grid"]["dy"])
+            p = np.array([[b["probabilities"][c] for c in CLASSES] for b in r["blocks"]])
             arg = p.argmax(axis=1)
             blocks_ok += int((arg == case.label).sum())
             bin_blocks_ok += int(((arg > 0) == (case.label > 0)).sum())
             blocks_n += len(arg)
-            verdict = int(np.argmax(p.mean(axis=0)))
+            verdict = CLASSES.index(r["verdict"])
+            cnn_verdict = int(np.argmax(p.mean(axis=0)))
             img_ok += verdict == case.label
+            cnn_ok += cnn_verdict == case.label
             mode_ok += int(np.bincount(arg, minlength=3).argmax()) == case.label
             bin_ok += (verdict > 0) == (case.label > 0)
+            cnn_bin_ok += (cnn_verdict > 0) == (case.label > 0)
             if case.kind != "uncompressed":
                 est = quality.quality_from_pixels(x, offset)
                 truth = case.q1 if case.kind == "single" else case.q2
@@ -80,14 +88,17 @@ def main(argv=None):
         n = len(imgs)
         rows.append({"case": case.name, "images": n, "blocks": blocks_n,
                      "block_acc": 100 * blocks_ok / blocks_n, "image_acc": 100 * img_ok / n,
+                     "image_acc_cnn": 100 * cnn_ok / n,
                      "image_acc_mode": 100 * mode_ok / n, "binary_image_acc": 100 * bin_ok / n,
+                     "binary_image_acc_cnn": 100 * cnn_bin_ok / n,
                      "binary_block_acc": 100 * bin_blocks_ok / blocks_n,
                      "qf_mae": float(np.mean(q_err)) if q_err else None,
                      "qf_exact_pct": 100 * float(np.mean(np.array(q_err) == 0)) if q_err else None,
                      "seed_block_acc": SEED_BLOCK_ACC.get(case.name)})
         r = rows[-1]
         print(f"{r['case']:32s} block {r['block_acc']:5.1f}  image {r['image_acc']:5.1f} "
-              f"(mode {r['image_acc_mode']:5.1f})  binary {r['binary_image_acc']:5.1f}  "
+              f"(CNN {r['image_acc_cnn']:5.1f}, mode {r['image_acc_mode']:5.1f})  "
+              f"binary {r['binary_image_acc']:5.1f} (CNN {r['binary_image_acc_cnn']:5.1f})  "
               f"QF MAE {r['qf_mae'] if r['qf_mae'] is None else round(r['qf_mae'], 1)}", flush=True)
 
     def avg(key, sel):
@@ -100,7 +111,10 @@ def main(argv=None):
     summary = {
         "binary_block_acc_balanced": (avg("binary_block_acc", comp) + avg("binary_block_acc", unc)) / 2,
         "binary_image_acc_balanced": (avg("binary_image_acc", comp) + avg("binary_image_acc", unc)) / 2,
+        "binary_image_acc_balanced_cnn": (avg("binary_image_acc_cnn", comp)
+                                          + avg("binary_image_acc_cnn", unc)) / 2,
         "three_class_image_acc": avg("image_acc", rows),
+        "three_class_image_acc_cnn": avg("image_acc_cnn", rows),
         "three_class_block_acc": avg("block_acc", rows),
         "qf_mae_pixels": float(np.mean([r["qf_mae"] for r in rows if r["qf_mae"] is not None])),
         "seconds": round(time.time() - t0, 1),
@@ -110,17 +124,22 @@ def main(argv=None):
     Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
     lines = [
         "# Detector evaluation (validation split)", "",
-        f"Model `{Path(args.model).name}`; {len(pictures)} validation pictures, {len(imgs)} views of "
+        f"Model `{entry['file']}` (compressed-vs-not calibration "
+        f"{'on' if calibration else 'off'}); {len(pictures)} validation pictures, {len(imgs)} views of "
         "at most 1024x1024; every case applied to every view with Pillow (4:2:0). "
         "\"shifted\": 3 px cropped left, 5 top after the last compression (grid found by search); "
         "\"recrop\": cropped between the two compressions (grids not aligned).", "",
-        "| case | blocks | block acc % | seed block acc % | image acc % | image acc, seed's mode % "
-        "| compressed-vs-not (image) % | QF from pixels: MAE | exact % |",
-        "|---|---|---|---|---|---|---|---|---|"]
+        "\"image acc\" is the served verdict; \"CNN mean\" the argmax of the mean block "
+        "probabilities without the calibration; \"seed's mode\" the most frequent block argmax.", "",
+        "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "
+        "| image acc, seed's mode % | compressed-vs-not (image) % | same, CNN mean % "
+        "| QF from pixels: MAE | exact % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda v, d=1: "" if v is None else f"{v:.{d}f}"
         lines.append(f"| {r['case']} | {r['blocks']} | {f(r['block_acc'])} | {f(r['seed_block_acc'])} | "
-                     f"{f(r['image_acc'])} | {f(r['image_acc_mode'])} | {f(r['binary_image_acc'])} | "
+                     f"{f(r['image_acc'])} | {f(r['image_acc_cnn'])} | {f(r['image_acc_mode'])} | "
+                     f"{f(r['binary_image_acc'])} | {f(r['binary_image_acc_cnn'])} | "
                      f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} |")
     lines += ["", "Summary: " + ", ".join(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}"
                                           for k, v in summary.items()), "",

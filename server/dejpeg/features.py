@@ -147,20 +147,24 @@ def extract_blocks(image: np.ndarray, blocks: list[Block]) -> np.ndarray:
     return out
 
 
-def grid_offset(image: np.ndarray, region: int = 256) -> tuple[int, int]:
-    """Find the 8x8 JPEG grid of a (possibly cropped) image: (dx, dy) in 0..7.
+GRID_MIN_EVIDENCE = 0.02   # below this, no grid stands out: (0, 0) is assumed
+
+
+def grid_search(image: np.ndarray, region: int = 256) -> tuple[tuple[int, int], float]:
+    """Find the 8x8 JPEG grid of a (possibly cropped) image: ((dx, dy) in 0..7, evidence).
 
     Each of the 64 candidate offsets is scored on a central region by the share of its
     AC DCT coefficients that are near zero (|c| < 0.5): on the grid the encoder used, the
-    quantiser has set many of them to exactly zero, off the grid they spread out.  The best
-    is kept only if it stands out from the median candidate; otherwise (no JPEG evidence)
-    (0, 0) is returned.
+    quantiser has set many of them to exactly zero, off the grid they spread out.  The
+    evidence is the best score minus the median one: about 0.005 (at most ~0.02) for a
+    never-compressed picture, typically 0.1-0.4 for a JPEG (see ai-research/results/
+    detector_calibration.md).  Without evidence (under GRID_MIN_EVIDENCE) the offset is (0, 0).
     """
     h, w = image.shape[:2]
     side_y = min(region, ((h - 8) // 8) * 8)
     side_x = min(region, ((w - 8) // 8) * 8)
     if side_y < 8 or side_x < 8:
-        return (0, 0)
+        return (0, 0), 0.0
     y0 = max(0, (h - side_y - 8) // 2)
     x0 = max(0, (w - side_x - 8) // 2)
     area = luma(image[y0:y0 + side_y + 8, x0:x0 + side_x + 8]).astype(np.float64)
@@ -168,11 +172,17 @@ def grid_offset(image: np.ndarray, region: int = 256) -> tuple[int, int]:
     shifted = np.lib.stride_tricks.sliding_window_view(area, (side_y, side_x))[:8, :8]
     coef = block_dct(shifted)[..., 1:]                  # drop DC
     score = (np.abs(coef) < 0.5).mean(axis=(2, 3, 4))   # (8, 8) by (sy, sx)
+    evidence = float(score.max() - np.median(score))
+    if evidence < GRID_MIN_EVIDENCE:
+        return (0, 0), evidence
     # the crop origin is (y0 + sy, x0 + sx); the grid offset is that position mod 8
     sy, sx = np.unravel_index(np.argmax(score), score.shape)
-    if score.max() - np.median(score) < 0.02:
-        return (0, 0)
-    return (int((x0 + sx) % 8), int((y0 + sy) % 8))
+    return (int((x0 + sx) % 8), int((y0 + sy) % 8)), evidence
+
+
+def grid_offset(image: np.ndarray, region: int = 256) -> tuple[int, int]:
+    """The (dx, dy) of `grid_search`."""
+    return grid_search(image, region)[0]
 
 
 def image_features(rgb: np.ndarray, offset: tuple[int, int] | None = None,

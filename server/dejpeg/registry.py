@@ -47,7 +47,8 @@ def load_models(models_dir: str | Path = DEFAULT_DIR) -> Models:
     det = detectors[0]
     default = next((e["name"] for e in restorers if e.get("default")), restorers[0]["name"])
     return Models(
-        detector=Detector.load(models_dir / det["file"], det["name"]),
+        detector=Detector.load(models_dir / det["file"], det["name"],
+                               calibration=(det.get("verdict_calibration") or {}).get("weights")),
         restorers={e["name"]: Restorer.load(models_dir / e["file"], e["name"],
                                             strength=e.get("strength_by_quality"))
                    for e in restorers},

@@ -56,7 +56,7 @@ def check_result(r: dict, h: int, w: int):
         assert b["tiled"] == (b["width"] < 256 or b["height"] < 256)
         assert b["verdict"] in CLASSES
         check_probs(b["probabilities"])
-    assert set(r["grid"]) == {"dx", "dy"}
+    assert set(r["grid"]) == {"dx", "dy", "evidence"} and r["grid"]["evidence"] >= -1
     assert 0 <= r["grid"]["dx"] <= 7 and 0 <= r["grid"]["dy"] <= 7
     for b in r["blocks"]:       # blocks sit on the grid found
         assert (b["x"] - r["grid"]["dx"]) % 8 == 0 and (b["y"] - r["grid"]["dy"]) % 8 == 0
@@ -91,8 +91,10 @@ def test_small_image_is_one_tiled_block(detector):
 def test_grid_of_a_cropped_jpeg(detector):
     comp = jpeg.compress(pattern(300, 320, seed=5), 30)[5:, 3:]     # grid now at (5, 3)
     r = detector.detect(comp)
-    assert r["grid"] == {"dx": 5, "dy": 3}
+    assert (r["grid"]["dx"], r["grid"]["dy"]) == (5, 3) and r["grid"]["evidence"] > 0.05
     check_result(r, *comp.shape[:2])
+    clean = detector.detect(pattern(300, 320, seed=5))
+    assert clean["grid"]["evidence"] < 0.02 and (clean["grid"]["dx"], clean["grid"]["dy"]) == (0, 0)
 
 
 def test_quality_from_the_file_tables(detector):
@@ -140,3 +142,30 @@ def test_detector_load(tmp_path):
     d = Detector.load(path)
     assert d.name == "c-tiny"
     check_result(d.detect(pattern(64, 80, seed=1)), 64, 80)
+
+
+# --- compressed-vs-not calibration ---------------------------------------------------------
+
+def test_calibrate_moves_only_the_uncompressed_share():
+    from dejpeg.detector import calibrate, calibration_features
+    p = np.array([0.3, 0.5, 0.2])
+    f = calibration_features(p, 0.2)
+    assert f[0] == pytest.approx(np.log(0.3 / 0.7)) and f[1] == pytest.approx(np.log(0.201))
+    same = calibrate(p, 0.2, [1.0, 0.0, 0.0])              # identity weights
+    np.testing.assert_allclose(same, p, atol=1e-12)
+    for evidence, below in [(0.005, False), (0.3, True)]:
+        q = calibrate(p, evidence, [1.0, -2.0, -8.0])        # strong grid -> compressed
+        assert q.sum() == pytest.approx(1.0) and (q[0] < 0.3) == below
+        assert q[1] / q[2] == pytest.approx(p[1] / p[2])    # single:double kept
+
+
+def test_calibration_in_detect_uses_the_grid_evidence():
+    """A CNN that says 'uncompressed' is overruled by a strong grid, and confirmed by none."""
+    cnn = Fixed([0.6, 0.3, 0.1])
+    weights = [1.0, -3.0, -12.0]        # P(uncompressed) falls as the evidence grows
+    comp = jpeg.compress(pattern(256, 256, seed=8), 50)
+    clean = pattern(256, 256, seed=8)
+    assert Detector(cnn, "fixed").detect(comp)["verdict"] == "uncompressed"
+    calibrated = Detector(cnn, "fixed", calibration=weights)
+    assert calibrated.detect(comp)["verdict"] == "single"
+    assert calibrated.detect(clean)["verdict"] == "uncompressed"
