@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).parent
-SIZES = [(512, 512), (1024, 1024), (2304, 1728), (4608, 3456), (5664, 4248)]  # 0.26-24 MP
+SIZES = [(512, 512), (1024, 1024), (2304, 1728), (4000, 3000), (4608, 3456), (5664, 4248)]  # 0.26-24 MP
 
 
 def one(w, h, repeat, restorer_name):
