@@ -54,6 +54,9 @@ describe('home page', () => {
     expect(screen.getByText('377 ms')).toBeTruthy(); // restoration timing
     expect(screen.getAllByText('30').length).toBeGreaterThan(0); // quality from the tables
     expect(screen.getAllByTestId('heat-cell')).toHaveLength(2);
+    expect(screen.getByText('0.234')).toBeTruthy(); // grid evidence
+    expect(screen.getByText(/a JPEG grid stands out clearly/)).toBeTruthy();
+    expect(screen.getByText(/the picture was probably cropped/)).toBeTruthy(); // grid (3, 5)
     expect(screen.queryByRole('alert')).toBeNull();
   });
 

@@ -221,6 +221,15 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
                 </dd>
               </div>
             )}
+            {grid && typeof grid.evidence === 'number' && (
+              <div>
+                <dt>Grid evidence</dt>
+                <dd>
+                  <span className="mono">{grid.evidence.toFixed(3)}</span>
+                  <span className="muted"> · {gridStrength(grid.evidence)}</span>
+                </dd>
+              </div>
+            )}
             <div>
               <dt>Restored</dt>
               <dd>{data.restored ? `Yes${data.model ? `, with ${data.model}` : ''}` : 'No'}</dd>
@@ -258,4 +267,11 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
       )}
     </section>
   );
+}
+
+/** Words for the grid evidence (thresholds from ai-research/results/detector_calibration.md). */
+export function gridStrength(evidence: number): string {
+  if (evidence >= 0.05) return 'a JPEG grid stands out clearly';
+  if (evidence >= 0.02) return 'a faint grid';
+  return 'no grid stands out';
 }

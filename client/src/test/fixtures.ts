@@ -39,6 +39,7 @@ export const DOUBLE_RESULT: RestoreResult = {
     { x: 256, y: 0, size: 256, verdict: 'single', probabilities: { uncompressed: 0.1, single: 0.8, double: 0.1 } },
   ],
   quality: { estimate: 30, source: 'quantization-table' },
+  grid: { dx: 3, dy: 5, evidence: 0.234 },
   image: { width: 512, height: 256, format: 'JPEG' },
   restored: true,
   model: 'small-postgan',
