@@ -137,6 +137,7 @@ def _strength(text: str) -> float | None:
 
 
 def cmd_restore(args, config: Config) -> int:
+    from . import quality as quality_mod
     from .imageio import encode_png
     models = _load(config)
     model = args.model or models.default_restorer
@@ -150,11 +151,14 @@ def cmd_restore(args, config: Config) -> int:
         t0 = time.perf_counter()
         try:
             image = _read(path, config)
-            verdict, grid, quality = "skipped", (0, 0), image.jpeg_quality
-            if not args.force:
+            if args.force:      # no detection: grid and quality from the pixels (or the file)
+                verdict = "skipped"
+                grid, estimate = quality_mod.grid_and_quality(image.rgb)
+                quality = image.jpeg_quality or estimate
+            else:
                 found = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality)
                 verdict, grid = found["verdict"], (found["grid"]["dx"], found["grid"]["dy"])
-                quality = (found["quality"] or {}).get("estimate", quality)
+                quality = (found["quality"] or {}).get("estimate")
             restored = args.force or verdict != "uncompressed"
             pixels = image.rgb
             if restored:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import block_dct, luma
+from .features import GRID_MIN_EVIDENCE, block_dct, grid_search, luma
 
 LUMA_BASE = np.array([
     16, 11, 10, 16, 24, 40, 51, 61,
@@ -92,3 +92,13 @@ def quality_from_pixels(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     lowest = int(np.argmax(score >= 0.9 * score.max()))
     # neighbouring qualities share most quantisers: take the best fit just above the lowest
     return lowest + int(np.argmax(score[lowest:lowest + 6])) + 1
+
+
+def grid_and_quality(image: np.ndarray) -> tuple[tuple[int, int], int | None]:
+    """Without the CNN: the JPEG grid offset and, when a grid stands out (so the image was
+    compressed), the quality estimated from the pixels on it; else ((0, 0), None).  Used
+    when a restore is forced and detection skipped."""
+    offset, evidence = grid_search(image)
+    if evidence < GRID_MIN_EVIDENCE:
+        return (0, 0), None
+    return offset, quality_from_pixels(image, offset)

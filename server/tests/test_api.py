@@ -323,6 +323,14 @@ def test_auto_strength_without_a_known_quality_is_full(strength_client):
     assert np.abs(np.asarray(png_pixels(r.data)).astype(np.float64) - expected(A, 1.0)).max() <= 1
 
 
+def test_forced_png_of_a_jpeg_gets_the_strength_of_its_pixels(strength_client):
+    """Forced: no detection, yet the quality is estimated from the pixels on the grid."""
+    decoded = np.asarray(Image.open(io.BytesIO(images.jpeg(A, 50))).convert("RGB"))
+    r = post(strength_client(), "/restore", images.png(decoded), "a.png", force="true")
+    assert r.headers["X-Dejpeg-Verdict"] == "skipped"
+    assert 0.15 <= float(r.headers["X-Dejpeg-Strength"]) <= 0.3      # QF ~50 -> 0.2
+
+
 def test_auto_strength_uses_the_detected_quality(strength_client):
     class Detected(StubDetector):
         def detect(self, rgb, jpeg_quality=None):

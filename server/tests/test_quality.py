@@ -45,3 +45,11 @@ def test_quality_from_pixels_after_a_crop():
     from skimage.data import astronaut
     comp = jpeg.compress(astronaut(), 35)[3:, 5:]
     assert abs(quality.quality_from_pixels(comp, offset=(3, 5)) - 35) <= 2
+
+
+def test_grid_and_quality_without_the_cnn():
+    from skimage.data import astronaut
+    comp = jpeg.compress(astronaut(), 60)[5:, 2:]           # cropped: grid at (6, 3)
+    offset, q = quality.grid_and_quality(comp)
+    assert offset == (6, 3) and abs(q - 60) <= 2
+    assert quality.grid_and_quality(astronaut()[5:, 2:]) == ((0, 0), None)   # no JPEG grid

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.utils import secure_filename
 
 from .. import __version__
+from .. import quality as quality_mod
 from ..errors import UnusableImage
 from ..imageio import Decoded, decode, encode_png
 from . import openapi
@@ -88,12 +89,15 @@ def restore():
         strength = None
         if restored:
             t = time.perf_counter()
-            grid = body.get("grid") or {"dx": 0, "dy": 0}
             restorer = models.restorers[model]
-            # the quality the detector reported (file tables or pixels), else the file's own
-            quality = (body.get("quality") or {}).get("estimate", image.jpeg_quality)
+            if force:       # no detection: grid and quality from the pixels (or the file)
+                grid, estimate = quality_mod.grid_and_quality(image.rgb)
+                quality = image.jpeg_quality or estimate
+            else:           # what the detector reported (file tables or pixels)
+                grid = (body["grid"]["dx"], body["grid"]["dy"])
+                quality = (body.get("quality") or {}).get("estimate")
             strength = asked_strength if asked_strength is not None else restorer.strength_for(quality)
-            pixels = restorer.restore(image.rgb, grid=(grid["dx"], grid["dy"]), strength=strength)
+            pixels = restorer.restore(image.rgb, grid=grid, strength=strength)
             timings["restore_s"] = _seconds(t)
         t = time.perf_counter()
         png = encode_png(pixels, image.alpha, image.grayscale)

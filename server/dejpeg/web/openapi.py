@@ -157,9 +157,11 @@ def spec(models, config) -> dict:
             "strength": {"type": "string", "pattern": r"^(auto|0(\.[0-9]+)?|1(\.0+)?)$",
                          "default": "auto",
                          "description": "'auto': the strength calibrated for the image's "
-                                        "JPEG quality (GET /models, strength_by_quality; 1 "
-                                        "when the quality is unknown), or a number from 0 "
-                                        "(input unchanged) to 1 (the network's full output)."},
+                                        "JPEG quality (GET /models, strength_by_quality), "
+                                        "the quality being the detector's estimate, or with "
+                                        "force=true the file's tables or the pixels' (1 when "
+                                        "unknown); or a number from 0 (input unchanged) to 1 "
+                                        "(the network's full output)."},
         }, ["image"])}}}
     flag = {"schema": {"type": "string", "enum": ["true", "false"]}}
     restore_headers = {
