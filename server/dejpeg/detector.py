@@ -23,26 +23,23 @@ def aggregate(block_probs: np.ndarray) -> np.ndarray:
 
 
 EVIDENCE_FLOOR = 1e-3
-PROB_FLOOR = 1e-6
 
 
 def calibration_features(image_p: np.ndarray, evidence: float) -> np.ndarray:
-    """What the image-level calibration looks at: the logs of the CNN's three mean block
-    probabilities, the log of the grid evidence, and 1 (the bias)."""
-    logs = np.log(np.clip(np.asarray(image_p, np.float64), PROB_FLOOR, 1.0))
-    return np.concatenate([logs, [np.log(max(evidence, 0.0) + EVIDENCE_FLOOR), 1.0]])
+    """What the compressed-vs-not calibration looks at: the logit of the CNN's mean
+    probability of 'uncompressed', the log of the grid evidence, and 1 (the bias)."""
+    p = float(np.clip(image_p[0], 1e-6, 1 - 1e-6))
+    return np.array([np.log(p / (1 - p)), np.log(evidence + EVIDENCE_FLOOR), 1.0])
 
 
 def calibrate(image_p: np.ndarray, evidence: float, weights) -> np.ndarray:
-    """Image probabilities: a multinomial logistic regression (weights (5, 3), fitted on
-    training pictures by ai-research/calibrate_detector.py) on `calibration_features`.
-
-    The grid evidence is something the CNN does not see (how strongly one 8x8 grid stands
-    out of the 64); with it, compressed-vs-not and the three-class verdict both improve on
-    validation pictures (ai-research/results/detector_eval.md, served vs. CNN mean)."""
-    z = calibration_features(image_p, evidence) @ np.asarray(weights, np.float64)
-    z = np.exp(z - z.max())
-    return z / z.sum()
+    """Image probabilities with P(uncompressed) from a logistic regression on
+    `calibration_features` (fitted on training pictures by ai-research/calibrate_detector.py);
+    the rest is shared between single and double as the CNN shares it."""
+    z = float(np.dot(weights, calibration_features(image_p, evidence)))
+    p_u = 1.0 / (1.0 + np.exp(-z))
+    rest = image_p[1:] / max(float(image_p[1:].sum()), 1e-12)
+    return np.concatenate([[p_u], (1.0 - p_u) * rest])
 
 
 def _probs(p) -> dict[str, float]:
@@ -55,10 +52,10 @@ class Detector:
     def __init__(self, model, name: str = "c-tiny", calibration=None):
         self.model = model
         self.name = name
-        # weights of `calibrate` (5 x 3), or None: the CNN's mean probabilities as they are
+        # weights of `calibrate` (3 numbers), or None: the CNN's mean probabilities as they are
         self.calibration = None if calibration is None else np.asarray(calibration, np.float64)
-        if self.calibration is not None and self.calibration.shape != (5, len(CLASSES)):
-            raise ValueError(f"calibration weights must be 5 x 3, got {self.calibration.shape}")
+        if self.calibration is not None and self.calibration.shape != (3,):
+            raise ValueError(f"calibration weights must be 3 numbers, got shape {self.calibration.shape}")
         self._lock = threading.Lock()
 
     @classmethod
@@ -76,7 +73,8 @@ class Detector:
         """Verdict, probabilities, per-block results, grid offset and quality estimate.
 
         Image probabilities: the mean of the block probabilities (`aggregate`), then, when
-        the detector has a calibration, those and the grid evidence together (`calibrate`).
+        the detector has a calibration, P(uncompressed) from the CNN and the grid evidence
+        together (`calibrate`).
 
         `jpeg_quality` is the quality read from the file's own quantisation tables, when the
         upload was a JPEG; otherwise it is estimated from the pixels (when compression is

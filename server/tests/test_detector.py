@@ -144,25 +144,22 @@ def test_detector_load(tmp_path):
     check_result(d.detect(pattern(64, 80, seed=1)), 64, 80)
 
 
-# --- image-level calibration ---------------------------------------------------------------
+# --- compressed-vs-not calibration ---------------------------------------------------------
 
-IDENTITY = np.vstack([np.eye(3), np.zeros((2, 3))])     # softmax(log p) = p
-
-
-def test_calibrate():
+def test_calibrate_moves_only_the_uncompressed_share():
     from dejpeg.detector import calibrate, calibration_features
     p = np.array([0.3, 0.5, 0.2])
     f = calibration_features(p, 0.2)
-    np.testing.assert_allclose(f, [np.log(0.3), np.log(0.5), np.log(0.2), np.log(0.201), 1.0])
-    np.testing.assert_allclose(calibrate(p, 0.2, IDENTITY), p, atol=1e-12)
-    # a weight on the evidence moves probability towards "uncompressed" when it is weak
-    w = IDENTITY.copy()
-    w[3] = [-3.0, 0.0, 0.0]
-    w[4] = [-12.0, 0.0, 0.0]
-    weak, strong = calibrate(p, 0.005, w), calibrate(p, 0.3, w)
-    assert weak.sum() == pytest.approx(1) and strong.sum() == pytest.approx(1)
-    assert weak[0] > 0.9 and strong[0] < 0.1
-    assert strong[1] / strong[2] == pytest.approx(p[1] / p[2])
+    assert f[0] == pytest.approx(np.log(0.3 / 0.7)) and f[1] == pytest.approx(np.log(0.201))
+    same = calibrate(p, 0.2, [1.0, 0.0, 0.0])              # identity weights
+    np.testing.assert_allclose(same, p, atol=1e-12)
+    for evidence, below in [(0.005, False), (0.3, True)]:
+        q = calibrate(p, evidence, [1.0, -2.0, -8.0])        # strong grid -> compressed
+        assert q.sum() == pytest.approx(1.0) and (q[0] < 0.3) == below
+        assert q[1] / q[2] == pytest.approx(p[1] / p[2])    # single:double kept
+
+
+def test_calibration_weights_must_be_three_numbers():
     with pytest.raises(ValueError):
         Detector(Fixed([0.3, 0.4, 0.3]), "fixed", calibration=np.eye(3))
 
@@ -170,14 +167,10 @@ def test_calibrate():
 def test_calibration_in_detect_uses_the_grid_evidence():
     """A CNN that says 'uncompressed' is overruled by a strong grid, and confirmed by none."""
     cnn = Fixed([0.6, 0.3, 0.1])
-    w = IDENTITY.copy()
-    w[3] = [-3.0, 0.0, 0.0]             # P(uncompressed) falls as the evidence grows
-    w[4] = [-12.0, 0.0, 0.0]
+    weights = [1.0, -3.0, -12.0]        # P(uncompressed) falls as the evidence grows
     comp = jpeg.compress(pattern(256, 256, seed=8), 50)
     clean = pattern(256, 256, seed=8)
     assert Detector(cnn, "fixed").detect(comp)["verdict"] == "uncompressed"
-    calibrated = Detector(cnn, "fixed", calibration=w)
+    calibrated = Detector(cnn, "fixed", calibration=weights)
     assert calibrated.detect(comp)["verdict"] == "single"
     assert calibrated.detect(clean)["verdict"] == "uncompressed"
-    blocks = calibrated.detect(comp)["blocks"]             # per-block answers stay the CNN's
-    assert all(b["probabilities"]["uncompressed"] == pytest.approx(0.6) for b in blocks)

@@ -180,22 +180,21 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
         assert np.asarray(g(x, training=False)).shape == x.shape
 
 
-def test_detector_calibration_fit_separates_classes(monkeypatch):
-    """calibrate_detector.fit_softmax: on three well-separated synthetic classes the raw-
-    feature weights it returns (standardisation folded in) classify through
-    `detector.calibrate` as well as the truth allows."""
-    from dejpeg.detector import calibrate
+def test_detector_calibration_fit_separates_clean_from_compressed(monkeypatch):
+    """calibrate_detector.fit_logistic: when the grid evidence separates the classes and the
+    CNN is unsure, the fitted calibration follows the evidence; single:double keeps the CNN's
+    split (`detector.calibrate`)."""
+    from dejpeg.detector import calibrate, calibration_features
     script = load_script("calibrate_detector", monkeypatch)
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, 600)
-    centres = np.array([[0.8, 0.1, 0.1, 0.005], [0.1, 0.8, 0.1, 0.3], [0.1, 0.2, 0.7, 0.3]])
-    probs = np.clip(centres[labels, :3] + rng.normal(0, 0.08, (600, 3)), 0.01, 1)
-    probs /= probs.sum(axis=1, keepdims=True)
-    evidence = np.clip(centres[labels, 3] * rng.uniform(0.5, 1.5, 600), 0, 1)
-    from dejpeg.detector import calibration_features
+    clean = labels == 0
+    probs = rng.dirichlet([2, 2, 2], 600)                              # an unsure CNN
+    evidence = np.where(clean, rng.uniform(0.0, 0.015, 600), rng.uniform(0.04, 0.4, 600))
     x = np.array([calibration_features(p, e) for p, e in zip(probs, evidence)])
-    w = script.fit_softmax(x, labels)
-    assert w.shape == (5, 3)
-    pred = np.array([calibrate(p, e, w).argmax() for p, e in zip(probs, evidence)])
-    acc = script.accuracies(pred, labels)
-    assert acc["three_class"] > 95 and acc["binary_balanced"] > 98
+    w = script.fit_logistic(x, clean.astype(np.float64))
+    assert w.shape == (3,) and w[1] < 0                 # more evidence, less "uncompressed"
+    out = np.array([calibrate(p, e, w) for p, e in zip(probs, evidence)])
+    said_clean = out.argmax(axis=1) == 0
+    assert script.balanced_binary_accuracy(said_clean, labels) > 98
+    np.testing.assert_allclose(out[:, 1] / out[:, 2], probs[:, 1] / probs[:, 2], rtol=1e-9)

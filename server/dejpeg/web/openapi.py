@@ -97,6 +97,9 @@ SCHEMAS = {
         "strength_by_quality": {"type": "object", "additionalProperties": NUMBER,
                                 "description": "Restorers: the strength served at each JPEG "
                                                "quality (interpolated between)."},
+        "verdict_calibration": {"type": "object",
+                                "description": "Detector: the weights of its compressed-vs-not "
+                                               "calibration (CNN and grid evidence)."},
         "default": BOOLEAN,
     }, ["name", "kind", "description", "default"]),
     "Models": _obj({
