@@ -105,7 +105,7 @@ corpus: python research-deps
 
 # The recipes of the shipped models (see their cards); every phase resumes when rerun.
 train-detector: python $(CORPUS)
-	$(PY) ai-research/train_detector.py --width 16 --epochs 6
+	$(PY) ai-research/train_detector.py --width 16 --epochs 6 --variants 5000 --val-variants 700
 
 train-restorer: python $(CORPUS)
 	$(PY) ai-research/train_restorer.py --phase pretrain --steps 6000 --lr 4e-4 --eval-every 200 --crop 64
