@@ -81,7 +81,7 @@ class Restorer:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
-            # a Keras model runs its compiled predict (a graph: about 1.3x faster than a call)
+            # a Keras model runs its compiled predict (a graph), faster than an eager call
             if hasattr(self.model, "predict_on_batch"):
                 return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
             return np.asarray(self.model(batch, training=False), dtype=np.float32)
