@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dejpeg import data, features, registry
+from dejpeg import data, registry
 from dejpeg.detector import Detector, aggregate, calibrate, calibration_features
 
 HERE = Path(__file__).parent
@@ -34,10 +34,8 @@ def samples(det: Detector, pictures, n: int, seed: int):
         pic = pictures[i % len(pictures)]
         img = data.random_crop(pic, int(rng.integers(256, 1025)), rng)
         case = data.random_case(rng)
-        x = case.apply(img)
-        offset, ev = features.grid_search(x)
-        feats, _, _ = features.image_features(x, offset)
-        rows.append(aggregate(det.predict_blocks(feats)))
+        probs, _, _, ev = det.blocks_and_evidence(case.apply(img))
+        rows.append(aggregate(probs))
         evidence.append(ev)
         labels.append(case.label)
     return np.array(rows), np.array(evidence), np.array(labels)
@@ -73,7 +71,7 @@ def main(argv=None):
     models = Path(args.models)
     catalog = json.loads((models / "catalog.json").read_text())
     entry = next(e for e in catalog["models"] if e["kind"] == "detector")
-    det = Detector.load(models / entry["file"], entry["name"])
+    det = registry.load_detector(models, entry, calibrated=False)
     t = time.time()
     probs, evidence, labels = samples(det, data.load_images(Path(args.corpus) / "train"),
                                       args.samples, seed=7)

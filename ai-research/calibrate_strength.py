@@ -19,16 +19,11 @@ import numpy as np
 
 from dejpeg import data, jpeg, metrics, registry
 from dejpeg.restorer import Restorer
+from eval_restorer import central
 
 HERE = Path(__file__).parent
 QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 STRENGTHS = tuple(round(0.1 * i, 1) for i in range(11))
-
-
-def central(im: np.ndarray, side: int) -> np.ndarray:
-    h, w = im.shape[:2]
-    y, x = max(0, (h - side) // 2) // 8 * 8, max(0, (w - side) // 2) // 8 * 8
-    return im[y:y + side, x:x + side]
 
 
 def mix(jpeg_img: np.ndarray, restored: np.ndarray, strength: float) -> np.ndarray:

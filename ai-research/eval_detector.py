@@ -22,7 +22,6 @@ import numpy as np
 
 from dejpeg import data, quality, registry
 from dejpeg.archs import CLASSES
-from dejpeg.detector import Detector
 from dejpeg.data import Case
 
 HERE = Path(__file__).parent
@@ -56,7 +55,7 @@ def main(argv=None):
 
     entry = next(e for e in registry.read_catalog(args.models) if e["kind"] == "detector")
     calibration = (entry.get("verdict_calibration") or {}).get("weights")
-    det = Detector.load(Path(args.models) / entry["file"], entry["name"], calibration=calibration)
+    det = registry.load_detector(args.models, entry)
     pictures = data.load_images(Path(args.corpus) / "val")
     imgs = [v for im in pictures for v in views(im)]
     rows = []
@@ -81,7 +80,9 @@ def main(argv=None):
             bin_ok += (verdict > 0) == (case.label > 0)
             cnn_bin_ok += (cnn_verdict > 0) == (case.label > 0)
             if case.kind != "uncompressed":
-                est = quality.quality_from_pixels(x, offset)
+                # detect estimated it when it found compression; else estimate here
+                est = (r["quality"]["estimate"] if r["quality"]
+                       else quality.quality_from_pixels(x, offset))
                 truth = case.q1 if case.kind == "single" else case.q2
                 if est is not None:
                     q_err.append(abs(est - truth))

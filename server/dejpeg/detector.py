@@ -69,6 +69,16 @@ class Detector:
                 return np.asarray(self.model.predict_on_batch(feats), dtype=np.float64)
             return np.asarray(self.model(feats, training=False), dtype=np.float64)
 
+    def blocks_and_evidence(self, rgb: np.ndarray):
+        """The uncalibrated part of `detect`: (block probabilities (N, 3), blocks, grid offset,
+        grid evidence).  ai-research/calibrate_detector.py fits the calibration on it."""
+        h, w = rgb.shape[:2]
+        if h < 8 or w < 8:
+            raise UnusableImage(f"image is {w}x{h}; the detector needs at least 8x8 pixels")
+        offset, evidence = features.grid_search(rgb)
+        feats, blocks, offset = features.image_features(rgb, offset)
+        return self.predict_blocks(feats), blocks, offset, evidence
+
     def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None) -> dict:
         """Verdict, probabilities, per-block results, grid offset and quality estimate.
 
@@ -80,12 +90,7 @@ class Detector:
         upload was a JPEG; otherwise it is estimated from the pixels (when compression is
         detected).
         """
-        h, w = rgb.shape[:2]
-        if h < 8 or w < 8:
-            raise UnusableImage(f"image is {w}x{h}; the detector needs at least 8x8 pixels")
-        offset, evidence = features.grid_search(rgb)
-        feats, blocks, offset = features.image_features(rgb, offset)
-        probs = self.predict_blocks(feats)
+        probs, blocks, offset, evidence = self.blocks_and_evidence(rgb)
         image_p = aggregate(probs)
         if self.calibration is not None:
             image_p = calibrate(image_p, evidence, self.calibration)

@@ -156,9 +156,9 @@ def grid_search(image: np.ndarray, region: int = 256) -> tuple[tuple[int, int], 
     Each of the 64 candidate offsets is scored on a central region by the share of its
     AC DCT coefficients that are near zero (|c| < 0.5): on the grid the encoder used, the
     quantiser has set many of them to exactly zero, off the grid they spread out.  The
-    evidence is the best score minus the median one: about 0.005 (at most ~0.02) for a
-    never-compressed picture, typically 0.1-0.4 for a JPEG (see ai-research/results/
-    detector_calibration.md).  Without evidence (under GRID_MIN_EVIDENCE) the offset is (0, 0).
+    evidence is the best score minus the median one: about 0.005 for a never-compressed
+    picture (up to ~0.05 on some renders), typically 0.1-0.4 for a JPEG (see
+    ai-research/results/detector_calibration.md).  Without evidence (under GRID_MIN_EVIDENCE) the offset is (0, 0).
     """
     h, w = image.shape[:2]
     side_y = min(region, ((h - 8) // 8) * 8)

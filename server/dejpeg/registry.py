@@ -34,24 +34,32 @@ def read_catalog(models_dir: str | Path = DEFAULT_DIR) -> list[dict]:
     return entries
 
 
+def load_detector(models_dir: str | Path, entry: dict, calibrated: bool = True) -> "Detector":
+    """The detector of a catalog entry, with its image-level calibration unless told not."""
+    from .detector import Detector
+    weights = (entry.get("verdict_calibration") or {}).get("weights") if calibrated else None
+    return Detector.load(Path(models_dir) / entry["file"], entry["name"], calibration=weights)
+
+
+def load_restorer(models_dir: str | Path, entry: dict, **kw) -> "Restorer":
+    """The restorer of a catalog entry, with its strength-per-quality table."""
+    from .restorer import Restorer
+    return Restorer.load(Path(models_dir) / entry["file"], entry["name"],
+                         strength=entry.get("strength_by_quality"), **kw)
+
+
 def load_models(models_dir: str | Path = DEFAULT_DIR) -> Models:
     """Load every model of the catalog (imports Keras; `read_catalog` alone does not)."""
-    from .detector import Detector
-    from .restorer import Restorer
     models_dir = Path(models_dir)
     catalog = read_catalog(models_dir)
     detectors = [e for e in catalog if e["kind"] == "detector"]
     restorers = [e for e in catalog if e["kind"] == "restorer"]
     if not detectors or not restorers:
         raise MissingModel(f"{models_dir / 'catalog.json'} must list a detector and a restorer")
-    det = detectors[0]
     default = next((e["name"] for e in restorers if e.get("default")), restorers[0]["name"])
     return Models(
-        detector=Detector.load(models_dir / det["file"], det["name"],
-                               calibration=(det.get("verdict_calibration") or {}).get("weights")),
-        restorers={e["name"]: Restorer.load(models_dir / e["file"], e["name"],
-                                            strength=e.get("strength_by_quality"))
-                   for e in restorers},
+        detector=load_detector(models_dir, detectors[0]),
+        restorers={e["name"]: load_restorer(models_dir, e) for e in restorers},
         default_restorer=default,
         catalog=catalog,
     )
