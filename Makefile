@@ -86,7 +86,8 @@ $(CORPUS): | python research-deps
 eval-detector: python $(CORPUS)
 	$(PY) ai-research/eval_detector.py
 
-# compressed-vs-not calibration of the shipped detector, on training pictures -> catalog.json
+# image-level calibration of the shipped detector (CNN + grid evidence + table fit), fitted on
+# training pictures -> catalog.json
 calibrate-detector: python $(CORPUS)
 	$(PY) ai-research/calibrate_detector.py
 

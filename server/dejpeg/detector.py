@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,23 +24,40 @@ def aggregate(block_probs: np.ndarray) -> np.ndarray:
 
 
 EVIDENCE_FLOOR = 1e-3
+PROB_FLOOR = 1e-6
+CALIBRATION_FEATURES = ("log mean block P(uncompressed)", "log mean block P(single)",
+                        "log mean block P(double)", "log(grid evidence + 0.001)",
+                        "quantiser-table fit", "1")
 
 
-def calibration_features(image_p: np.ndarray, evidence: float) -> np.ndarray:
-    """What the compressed-vs-not calibration looks at: the logit of the CNN's mean
-    probability of 'uncompressed', the log of the grid evidence, and 1 (the bias)."""
-    p = float(np.clip(image_p[0], 1e-6, 1 - 1e-6))
-    return np.array([np.log(p / (1 - p)), np.log(evidence + EVIDENCE_FLOOR), 1.0])
+def calibration_features(image_p: np.ndarray, evidence: float, fit: float) -> np.ndarray:
+    """What the image-level calibration looks at (CALIBRATION_FEATURES): the log of the CNN's
+    mean block probabilities, the log of the grid evidence (`features.grid_search`), the
+    quantiser-table fit (`quality.table_fit`) and 1 (the bias)."""
+    p = np.log(np.clip(np.asarray(image_p, np.float64), PROB_FLOOR, 1.0))
+    return np.concatenate([p, [np.log(evidence + EVIDENCE_FLOOR), fit, 1.0]])
 
 
-def calibrate(image_p: np.ndarray, evidence: float, weights) -> np.ndarray:
-    """Image probabilities with P(uncompressed) from a logistic regression on
-    `calibration_features` (fitted on training pictures by ai-research/calibrate_detector.py);
-    the rest is shared between single and double as the CNN shares it."""
-    z = float(np.dot(weights, calibration_features(image_p, evidence)))
-    p_u = 1.0 / (1.0 + np.exp(-z))
-    rest = image_p[1:] / max(float(image_p[1:].sum()), 1e-12)
-    return np.concatenate([[p_u], (1.0 - p_u) * rest])
+def calibrate(image_p: np.ndarray, evidence: float, fit: float, weights) -> np.ndarray:
+    """Image probabilities from a multinomial logistic regression (softmax of
+    `calibration_features` @ weights, weights (6, 3)), fitted on training pictures by
+    ai-research/calibrate_detector.py.  The CNN alone knows single from double only so well;
+    the two pixel statistics tell compressed from not where it hesitates (light QF 95 JPEGs,
+    flat renders)."""
+    z = calibration_features(image_p, evidence, fit) @ np.asarray(weights, np.float64)
+    z = np.exp(z - z.max())
+    return z / z.sum()
+
+
+@dataclass
+class Evidence:
+    """What `Detector.blocks_and_evidence` measures of an image."""
+    block_probs: np.ndarray          # (N, 3) CNN probabilities of the blocks
+    blocks: list                     # their `features.Block`s
+    offset: tuple[int, int]          # the 8x8 grid used (dx, dy)
+    grid_evidence: float             # `features.grid_search`
+    quality: int | None              # last JPEG quality estimated from the pixels on the grid
+    table_fit: float                 # `quality.table_fit` at that quality
 
 
 def _probs(p) -> dict[str, float]:
@@ -52,10 +70,12 @@ class Detector:
     def __init__(self, model, name: str = "c-tiny", calibration=None):
         self.model = model
         self.name = name
-        # weights of `calibrate` (3 numbers), or None: the CNN's mean probabilities as they are
+        # weights of `calibrate` (6 x 3), or None: the CNN's mean probabilities as they are
         self.calibration = None if calibration is None else np.asarray(calibration, np.float64)
-        if self.calibration is not None and self.calibration.shape != (3,):
-            raise ValueError(f"calibration weights must be 3 numbers, got shape {self.calibration.shape}")
+        shape = (len(CALIBRATION_FEATURES), len(CLASSES))
+        if self.calibration is not None and self.calibration.shape != shape:
+            raise ValueError(f"calibration weights must be {shape[0]} x {shape[1]} numbers, "
+                             f"got shape {self.calibration.shape}")
         self._lock = threading.Lock()
 
     @classmethod
@@ -69,47 +89,50 @@ class Detector:
                 return np.asarray(self.model.predict_on_batch(feats), dtype=np.float64)
             return np.asarray(self.model(feats, training=False), dtype=np.float64)
 
-    def blocks_and_evidence(self, rgb: np.ndarray):
-        """The uncalibrated part of `detect`: (block probabilities (N, 3), blocks, grid offset,
-        grid evidence).  ai-research/calibrate_detector.py fits the calibration on it."""
+    def blocks_and_evidence(self, rgb: np.ndarray) -> Evidence:
+        """The uncalibrated part of `detect`: block probabilities and the pixel statistics
+        the calibration weighs.  ai-research/calibrate_detector.py fits the calibration on it."""
         h, w = rgb.shape[:2]
         if h < 8 or w < 8:
             raise UnusableImage(f"image is {w}x{h}; the detector needs at least 8x8 pixels")
         offset, evidence = features.grid_search(rgb)
         feats, blocks, offset = features.image_features(rgb, offset)
-        return self.predict_blocks(feats), blocks, offset, evidence
+        ac = quality.grid_coefficients(rgb, offset)
+        qf = None if ac is None else quality.quality_from_coefficients(ac)
+        return Evidence(self.predict_blocks(feats), blocks, offset, evidence, qf,
+                        quality.table_fit(ac, qf))
 
     def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None) -> dict:
         """Verdict, probabilities, per-block results, grid offset and quality estimate.
 
         Image probabilities: the mean of the block probabilities (`aggregate`), then, when
-        the detector has a calibration, P(uncompressed) from the CNN and the grid evidence
-        together (`calibrate`).
+        the detector has a calibration, a logistic regression on them, the grid evidence and
+        the quantiser-table fit together (`calibrate`).
 
         `jpeg_quality` is the quality read from the file's own quantisation tables, when the
         upload was a JPEG; otherwise it is estimated from the pixels (when compression is
         detected).
         """
-        probs, blocks, offset, evidence = self.blocks_and_evidence(rgb)
-        image_p = aggregate(probs)
+        ev = self.blocks_and_evidence(rgb)
+        image_p = aggregate(ev.block_probs)
         if self.calibration is not None:
-            image_p = calibrate(image_p, evidence, self.calibration)
+            image_p = calibrate(image_p, ev.grid_evidence, ev.table_fit, self.calibration)
         verdict = CLASSES[int(np.argmax(image_p))]
         if jpeg_quality is not None:
             q = {"estimate": int(jpeg_quality), "source": "quantization-table"}
-        elif verdict != "uncompressed":
-            est = quality.quality_from_pixels(rgb, offset)
-            q = None if est is None else {"estimate": est, "source": "pixels"}
+        elif verdict != "uncompressed" and ev.quality is not None:
+            q = {"estimate": ev.quality, "source": "pixels"}
         else:
             q = None
+        blocks, offset = ev.blocks, ev.offset
         return {
             "verdict": verdict,
             "probabilities": _probs(image_p),
             "blocks": [{"x": b.x, "y": b.y, "size": features.BLOCK, "width": b.width,
                         "height": b.height, "tiled": b.tiled,
                         "verdict": CLASSES[int(np.argmax(p))], "probabilities": _probs(p)}
-                       for b, p in zip(blocks, probs)],
-            "grid": {"dx": offset[0], "dy": offset[1], "evidence": round(evidence, 4)},
+                       for b, p in zip(blocks, ev.block_probs)],
+            "grid": {"dx": offset[0], "dy": offset[1], "evidence": round(ev.grid_evidence, 4)},
             "quality": q,
             "model": self.name,
         }

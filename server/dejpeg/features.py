@@ -40,6 +40,10 @@ def dct_matrix(n: int = 8) -> np.ndarray:
 
 _D = dct_matrix(8)
 
+# zig-zag scan: ZIGZAG[i] is the natural (row-major) index of the i-th coefficient in a file
+ZIGZAG = np.array(sorted(range(64), key=lambda n: (
+    n // 8 + n % 8, (n % 8) if (n // 8 + n % 8) % 2 else (n // 8))), dtype=np.int64)
+
 
 def block_dct(plane: np.ndarray) -> np.ndarray:
     """8x8 block DCT of planes shaped (..., H, W) with H, W multiples of 8.
@@ -150,34 +154,79 @@ def extract_blocks(image: np.ndarray, blocks: list[Block]) -> np.ndarray:
 GRID_MIN_EVIDENCE = 0.02   # below this, no grid stands out: (0, 0) is assumed
 
 
-def grid_search(image: np.ndarray, region: int = 256) -> tuple[tuple[int, int], float]:
-    """Find the 8x8 JPEG grid of a (possibly cropped) image: ((dx, dy) in 0..7, evidence).
+def busiest_window(image: np.ndarray, side: int, candidates: int = 3) -> tuple[int, int]:
+    """(x0, y0) of the side x side window, among up to candidates x candidates spread over
+    the image (the central one first), with the most 8x8 blocks that carry JPEG evidence:
+    some texture (green values spanning more than 2 levels) and no clipped pixel (0 or 255).  A flat sky or a black
+    border says nothing about the grid; a rendered wallpaper can be flat in the middle."""
+    h, w = image.shape[:2]
+    n = side // 8
 
-    Each of the 64 candidate offsets is scored on a central region by the share of its
-    AC DCT coefficients that are near zero (|c| < 0.5): on the grid the encoder used, the
-    quantiser has set many of them to exactly zero, off the grid they spread out.  The
-    evidence is the best score minus the median one: about 0.005 for a never-compressed
-    picture (up to ~0.05 on some renders), typically 0.1-0.4 for a JPEG (see
-    ai-research/results/detector_calibration.md).  Without evidence (under GRID_MIN_EVIDENCE) the offset is (0, 0).
-    """
+    def starts(size):
+        last = size - side
+        spread = {int(round(last * i / (candidates - 1))) for i in range(candidates)}
+        return [last // 2] + sorted(spread - {last // 2})
+
+    best, best_count = (max(0, (w - side) // 2), max(0, (h - side) // 2)), -1
+    for y0 in starts(h):
+        for x0 in starts(w):
+            win = image[y0:y0 + n * 8, x0:x0 + n * 8]
+            if win.ndim == 3:
+                green, lo, hi = win[..., 1], win.min(axis=2), win.max(axis=2)
+            else:
+                green = lo = hi = win
+            blocks = lambda a: a.reshape(n, 8, n, 8)
+            g = blocks(green)
+            busy = (g.max(axis=(1, 3)).astype(np.int16) - g.min(axis=(1, 3))) > 2
+            busy &= (blocks(lo).min(axis=(1, 3)) > 0) & (blocks(hi).max(axis=(1, 3)) < 255)
+            if busy.sum() > best_count:
+                best, best_count = (x0, y0), int(busy.sum())
+    return best
+
+
+def grid_scores(image: np.ndarray, region: int = 256) -> tuple[np.ndarray, tuple[int, int]]:
+    """Scores of the 64 candidate 8x8 grids on a region of the image: ((8, 8) map by (sy, sx),
+    (x0, y0) of the region).  A grid's score is the share of its AC DCT coefficients that are
+    near zero (|c| < 0.5): on the grid the encoder used, the quantiser has set many of them to
+    exactly zero, off the grid they spread out.  The candidate (sy, sx) is the grid through
+    (x0 + sx, y0 + sy).  The region is the `busiest_window`.  An all-equal map when the image
+    is under 16 pixels a side."""
     h, w = image.shape[:2]
     side_y = min(region, ((h - 8) // 8) * 8)
     side_x = min(region, ((w - 8) // 8) * 8)
     if side_y < 8 or side_x < 8:
-        return (0, 0), 0.0
-    y0 = max(0, (h - side_y - 8) // 2)
-    x0 = max(0, (w - side_x - 8) // 2)
+        return np.zeros((8, 8)), (0, 0)
+    if side_x == side_y == region:     # room to choose: the busiest window
+        x0, y0 = busiest_window(image[:h - 8, :w - 8], region)
+    else:
+        x0, y0 = max(0, (w - side_x - 8) // 2), max(0, (h - side_y - 8) // 2)
     area = luma(image[y0:y0 + side_y + 8, x0:x0 + side_x + 8]).astype(np.float64)
     # all 64 shifted crops at once: (8, 8, side_y, side_x)
     shifted = np.lib.stride_tricks.sliding_window_view(area, (side_y, side_x))[:8, :8]
     coef = block_dct(shifted)[..., 1:]                  # drop DC
-    score = (np.abs(coef) < 0.5).mean(axis=(2, 3, 4))   # (8, 8) by (sy, sx)
+    return (np.abs(coef) < 0.5).mean(axis=(2, 3, 4)), (x0, y0)
+
+
+def grid_search(image: np.ndarray, region: int = 256) -> tuple[tuple[int, int], float]:
+    """Find the 8x8 JPEG grid of a (possibly cropped) image: ((dx, dy) in 0..7, evidence).
+
+    The evidence is the best score of `grid_scores` minus the median one: about 0.005 for a
+    never-compressed picture (up to ~0.05 on some renders), typically 0.1-0.4 for a JPEG (see
+    ai-research/results/detector_calibration.md).  Without evidence (under
+    GRID_MIN_EVIDENCE) the offset is (0, 0).
+    """
+    score, origin = grid_scores(image, region)
+    return grid_from_scores(score, origin)
+
+
+def grid_from_scores(score: np.ndarray, origin: tuple[int, int]) -> tuple[tuple[int, int], float]:
+    """The ((dx, dy), evidence) of `grid_search` from a map of `grid_scores`."""
     evidence = float(score.max() - np.median(score))
     if evidence < GRID_MIN_EVIDENCE:
         return (0, 0), evidence
-    # the crop origin is (y0 + sy, x0 + sx); the grid offset is that position mod 8
+    # the crop origin is (x0 + sx, y0 + sy); the grid offset is that position mod 8
     sy, sx = np.unravel_index(np.argmax(score), score.shape)
-    return (int((x0 + sx) % 8), int((y0 + sy) % 8)), evidence
+    return (int((origin[0] + sx) % 8), int((origin[1] + sy) % 8)), evidence
 
 
 def grid_offset(image: np.ndarray, region: int = 256) -> tuple[int, int]:

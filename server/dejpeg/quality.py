@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import GRID_MIN_EVIDENCE, block_dct, grid_search, luma
+from .features import GRID_MIN_EVIDENCE, ZIGZAG, block_dct, grid_search, luma
 
 LUMA_BASE = np.array([
     16, 11, 10, 16, 24, 40, 51, 61,
@@ -21,10 +21,6 @@ LUMA_BASE = np.array([
     49, 64, 78, 87, 103, 121, 120, 101,
     72, 92, 95, 98, 112, 100, 103, 99,
 ], dtype=np.int64)
-
-# zig-zag scan: ZIGZAG[i] is the natural (row-major) index of the i-th coefficient in a file
-ZIGZAG = np.array(sorted(range(64), key=lambda n: (
-    n // 8 + n % 8, (n % 8) if (n // 8 + n % 8) % 2 else (n // 8))), dtype=np.int64)
 
 
 def ijg_table(quality: int, base: np.ndarray = LUMA_BASE) -> np.ndarray:
@@ -49,46 +45,80 @@ def quality_from_table(table, natural_order: bool = True) -> tuple[int, bool]:
     return best + 1, bool(err[best] == 0)
 
 
-def quality_from_pixels(image: np.ndarray, offset: tuple[int, int] = (0, 0),
-                        max_side: int = 768) -> int | None:
-    """Estimate the (last) JPEG quality of a decoded image (RGB or luma) from its DCT coefficients.
-
-    On the compression grid every coefficient sits near a multiple of its quantiser.  For each
-    candidate quality, the share of the clearly non-zero AC coefficients (of blocks with no
-    clipped pixel) that lie
-    within a tolerance (min(1, q/4), so chance stays at or under one half) of a multiple of
-    that quality's quantiser is measured.  The lowest quality scoring at least 90 % of the best
-    is the coarsest table that fits (a finer table that divides the true one fits as well, a
-    coarser one does not); the best fit among it and the next five settles near-identical
-    neighbouring tables.  Returns None
-    when the plane is too small.  Only meaningful for a compressed image.
-    """
+def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
+                      max_side: int = 768) -> np.ndarray | None:
+    """AC DCT coefficients (n, 63, zig-zag order) of the luma 8x8 blocks of a central area
+    (at most max_side a side) on the grid at `offset` (dx, dy), leaving out blocks with
+    clipped pixels (0 or 255 in any channel), which break the multiples of the quantisers.
+    None when the grid holds less than 16x16 pixels."""
     dx, dy = offset
     h = ((image.shape[0] - dy) // 8) * 8
     w = ((image.shape[1] - dx) // 8) * 8
     if h < 16 or w < 16:
         return None
-    # central area, at most max_side on a side, on the grid
     ch, cw = min(h, max_side), min(w, max_side)
     y0 = dy + ((h - ch) // 16) * 8
     x0 = dx + ((w - cw) // 16) * 8
     area = image[y0:y0 + ch, x0:x0 + cw]
     coef = block_dct(luma(area).astype(np.float64)).reshape(-1, 64)
-    # blocks with clipped pixels (0 or 255 in any channel) break the multiples: leave them out
     sat = (area == 0) | (area == 255)
     if sat.ndim == 3:
         sat = sat.any(axis=2)
     clipped = sat.reshape(ch // 8, 8, cw // 8, 8).any(axis=(1, 3)).reshape(-1)
-    c = coef[~clipped][:, ZIGZAG[1:]]                          # (n, 63) AC coefficients
-    keep = np.abs(c) > 1.5                                    # clearly non-zero ones
+    return coef[~clipped][:, ZIGZAG[1:]]
+
+
+def _on_multiples(values: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Whether each value lies within min(1, q/4) of a multiple of its quantiser q (chance:
+    2 min(1, q/4) / q, at most one half)."""
+    return np.abs(values - q * np.round(values / q)) < np.minimum(1.0, q / 4.0)
+
+
+def table_fit(ac: np.ndarray | None, quality: int | None) -> float:
+    """How much more often than chance the clearly non-zero AC coefficients (|c| > 1.5; from
+    `grid_coefficients`) sit on multiples of the quantisers of `quality`: the share that do
+    minus the share chance gives.  About 0 for a never-compressed picture, 0.25-0.75 for a
+    JPEG at its own quality, QF 95 included (whose quantisers of 1-3 hardly make the grid
+    stand out); 0 when there is nothing to measure."""
+    if ac is None or quality is None:
+        return 0.0
+    keep = np.abs(ac) > 1.5
+    if keep.sum() < 50:
+        return 0.0
+    q = np.broadcast_to(_TABLES[quality - 1, ZIGZAG[1:]].astype(np.float64), ac.shape)[keep]
+    chance = np.minimum(1.0, 2 * np.minimum(1.0, q / 4.0) / q)
+    return float(_on_multiples(ac[keep], q).mean() - chance.mean())
+
+
+def quality_from_pixels(image: np.ndarray, offset: tuple[int, int] = (0, 0),
+                        max_side: int = 768) -> int | None:
+    """Estimate the (last) JPEG quality of a decoded image (RGB or luma) from the DCT
+    coefficients on its grid (`quality_from_coefficients`).  None when the image is too small
+    or too flat.  Only meaningful for a compressed image."""
+    ac = grid_coefficients(image, offset, max_side)
+    return None if ac is None else quality_from_coefficients(ac)
+
+
+def quality_from_coefficients(ac: np.ndarray) -> int | None:
+    """The quality whose table the AC coefficients (n, 63, zig-zag order) fit best.
+
+    On the compression grid every coefficient sits near a multiple of its quantiser.  For each
+    candidate quality, the share of the clearly non-zero coefficients that lie within a
+    tolerance (min(1, q/4), so chance stays at or under one half) of a multiple of that
+    quality's quantiser is measured.  The lowest quality scoring at least 90 % of the best
+    is the coarsest table that fits (a finer table that divides the true one fits as well, a
+    coarser one does not); the best fit among it and the next five settles near-identical
+    neighbouring tables.  None when fewer than 50 coefficients are clearly non-zero.
+    """
+    keep = np.abs(ac) > 1.5                                   # clearly non-zero ones
     if keep.sum() < 50:
         return None
-    values = c[keep][::max(1, int(keep.sum()) // 20000)]      # at most ~20000, evenly taken
-    freq = np.nonzero(keep)[1][::max(1, int(keep.sum()) // 20000)]
+    step = max(1, int(keep.sum()) // 20000)                   # at most ~20000, evenly taken
+    values = ac[keep][::step]
+    freq = np.nonzero(keep)[1][::step]
     # the same coefficients are scored for every candidate, so scores compare
     q = _TABLES[:, ZIGZAG[1:]][:, freq].astype(np.float64)   # (100, m)
-    hit = np.abs(values - q * np.round(values / q)) < np.minimum(1.0, q / 4.0)
-    score = hit.mean(axis=1)
+    score = _on_multiples(values, q).mean(axis=1)
     lowest = int(np.argmax(score >= 0.9 * score.max()))
     # neighbouring qualities share most quantisers: take the best fit just above the lowest
     return lowest + int(np.argmax(score[lowest:lowest + 6])) + 1

@@ -144,33 +144,48 @@ def test_detector_load(tmp_path):
     check_result(d.detect(pattern(64, 80, seed=1)), 64, 80)
 
 
-# --- compressed-vs-not calibration ---------------------------------------------------------
+# --- image-level calibration ---------------------------------------------------------------
 
-def test_calibrate_moves_only_the_uncompressed_share():
+def identity_weights():
+    """Weights under which `calibrate` returns the CNN's probabilities unchanged."""
+    w = np.zeros((6, 3))
+    w[:3] = np.eye(3)
+    return w
+
+
+def test_calibrate_is_a_softmax_of_the_features():
     from dejpeg.detector import calibrate, calibration_features
     p = np.array([0.3, 0.5, 0.2])
-    f = calibration_features(p, 0.2)
-    assert f[0] == pytest.approx(np.log(0.3 / 0.7)) and f[1] == pytest.approx(np.log(0.201))
-    same = calibrate(p, 0.2, [1.0, 0.0, 0.0])              # identity weights
-    np.testing.assert_allclose(same, p, atol=1e-12)
-    for evidence, below in [(0.005, False), (0.3, True)]:
-        q = calibrate(p, evidence, [1.0, -2.0, -8.0])        # strong grid -> compressed
-        assert q.sum() == pytest.approx(1.0) and (q[0] < 0.3) == below
-        assert q[1] / q[2] == pytest.approx(p[1] / p[2])    # single:double kept
+    f = calibration_features(p, 0.2, 0.4)
+    np.testing.assert_allclose(f, [np.log(0.3), np.log(0.5), np.log(0.2), np.log(0.201), 0.4, 1.0])
+    np.testing.assert_allclose(calibrate(p, 0.2, 0.4, identity_weights()), p, atol=1e-12)
+    w = identity_weights()
+    w[4, 0] = -20.0                                     # a good table fit: not uncompressed
+    for fit, clean in [(0.0, True), (0.5, False)]:
+        q = calibrate(np.array([0.6, 0.3, 0.1]), 0.2, fit, w)
+        assert q.sum() == pytest.approx(1.0) and (q.argmax() == 0) == clean
 
 
-def test_calibration_weights_must_be_three_numbers():
+def test_calibration_weights_must_be_six_by_three():
     with pytest.raises(ValueError):
-        Detector(Fixed([0.3, 0.4, 0.3]), "fixed", calibration=np.eye(3))
+        Detector(Fixed([0.3, 0.4, 0.3]), "fixed", calibration=[1.0, -0.5, -1.0])
+    Detector(Fixed([0.3, 0.4, 0.3]), "fixed", calibration=identity_weights())
 
 
-def test_calibration_in_detect_uses_the_grid_evidence():
-    """A CNN that says 'uncompressed' is overruled by a strong grid, and confirmed by none."""
+def test_calibration_in_detect_uses_the_pixel_statistics():
+    """A CNN that says 'uncompressed' is overruled by a JPEG's grid and table fit, and
+    confirmed for a clean picture."""
     cnn = Fixed([0.6, 0.3, 0.1])
-    weights = [1.0, -3.0, -12.0]        # P(uncompressed) falls as the evidence grows
-    comp = jpeg.compress(pattern(256, 256, seed=8), 50)
+    w = identity_weights()
+    w[3, 0] = -3.0                                      # P(uncompressed) falls as the evidence ...
+    w[4, 0] = -10.0                                     # ... and the table fit grow
+    w[5, 0] = -12.0
     clean = pattern(256, 256, seed=8)
+    comp = jpeg.compress(clean, 50)
     assert Detector(cnn, "fixed").detect(comp)["verdict"] == "uncompressed"
-    calibrated = Detector(cnn, "fixed", calibration=weights)
+    calibrated = Detector(cnn, "fixed", calibration=w)
     assert calibrated.detect(comp)["verdict"] == "single"
     assert calibrated.detect(clean)["verdict"] == "uncompressed"
+    ev = calibrated.blocks_and_evidence(comp)
+    assert ev.quality == 50 and ev.table_fit > 0.3
+    assert abs(calibrated.blocks_and_evidence(clean).table_fit) < 0.1

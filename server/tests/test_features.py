@@ -84,3 +84,18 @@ def test_grid_search_finds_the_jpeg_grid_after_a_crop(shift):
     dx, dy = shift
     cropped = np.ascontiguousarray(comp[dy:, dx:])
     assert features.grid_offset(cropped) == ((8 - dx) % 8, (8 - dy) % 8)
+
+
+def test_grid_search_looks_where_the_picture_has_texture():
+    """A picture flat in the middle (a rendered wallpaper, a sky) still shows its grid: the
+    search takes the busiest window, not the central one."""
+    from skimage.data import astronaut
+    img = np.array(astronaut()[:, :, :])                # 512 x 512
+    big = np.full((900, 900, 3), 128, np.uint8)         # flat but for one corner
+    big[:512, :512] = img
+    comp = jpeg.compress(big, 60)[5:, 3:]               # cropped: grid at (5, 3)
+    score, (x0, y0) = features.grid_scores(comp)
+    assert x0 < 512 - 256 + 64 and y0 < 512 - 256 + 64  # the window is on the photo
+    offset, evidence = features.grid_search(comp)
+    assert offset == (5, 3) and evidence > 0.1
+    assert features.busiest_window(big, 256) != ((900 - 256) // 2,) * 2

@@ -53,3 +53,20 @@ def test_grid_and_quality_without_the_cnn():
     offset, q = quality.grid_and_quality(comp)
     assert offset == (6, 3) and abs(q - 60) <= 2
     assert quality.grid_and_quality(astronaut()[5:, 2:]) == ((0, 0), None)   # no JPEG grid
+
+
+@pytest.mark.parametrize("q", [30, 75, 95])
+def test_table_fit_tells_a_jpeg_from_a_clean_picture(q):
+    """On a JPEG's grid the coefficients sit on its quantisers' multiples far more often than
+    chance, QF 95 (quantisers 1-3, hardly any zeros) included; a clean picture's do not."""
+    from skimage.data import astronaut
+    clean = astronaut()[:256, :256]
+    comp = jpeg.compress(clean, q)
+    ac = quality.grid_coefficients(comp)
+    assert quality.quality_from_coefficients(ac) == q
+    assert quality.table_fit(ac, q) > 0.2
+    assert abs(quality.table_fit(quality.grid_coefficients(clean), q)) < 0.1
+    # off the grid the multiples are gone
+    shifted = quality.grid_coefficients(comp, (3, 5))
+    assert quality.table_fit(shifted, q) < quality.table_fit(ac, q) / 2
+    assert quality.table_fit(None, q) == 0.0 and quality.table_fit(ac, None) == 0.0

@@ -180,21 +180,30 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
         assert np.asarray(g(x, training=False)).shape == x.shape
 
 
-def test_detector_calibration_fit_separates_clean_from_compressed(monkeypatch):
-    """calibrate_detector.fit_logistic: when the grid evidence separates the classes and the
-    CNN is unsure, the fitted calibration follows the evidence; single:double keeps the CNN's
-    split (`detector.calibrate`)."""
+def test_detector_calibration_fit_learns_from_each_statistic(monkeypatch):
+    """calibrate_detector.fit_softmax on made-up cases: the grid evidence and the table fit
+    tell clean from compressed where the CNN is unsure, the CNN alone tells single from
+    double; the fitted calibration follows each, on raw (unstandardised) features."""
     from dejpeg.detector import calibrate, calibration_features
     script = load_script("calibrate_detector", monkeypatch)
     rng = np.random.default_rng(0)
-    labels = rng.integers(0, 3, 600)
+    n = 900
+    labels = rng.integers(0, 3, n)
     clean = labels == 0
-    probs = rng.dirichlet([2, 2, 2], 600)                              # an unsure CNN
-    evidence = np.where(clean, rng.uniform(0.0, 0.015, 600), rng.uniform(0.04, 0.4, 600))
-    x = np.array([calibration_features(p, e) for p, e in zip(probs, evidence)])
-    w = script.fit_logistic(x, clean.astype(np.float64))
-    assert w.shape == (3,) and w[1] < 0                 # more evidence, less "uncompressed"
-    out = np.array([calibrate(p, e, w) for p, e in zip(probs, evidence)])
-    said_clean = out.argmax(axis=1) == 0
-    assert script.balanced_binary_accuracy(said_clean, labels) > 98
-    np.testing.assert_allclose(out[:, 1] / out[:, 2], probs[:, 1] / probs[:, 2], rtol=1e-9)
+    probs = rng.dirichlet([2, 2, 2], n)
+    # the CNN knows single from double (its 'uncompressed' share says nothing)
+    sd = np.where(labels == 1, 0.8, 0.2)
+    probs[~clean, 1] = (1 - probs[~clean, 0]) * sd[~clean]
+    probs[~clean, 2] = (1 - probs[~clean, 0]) * (1 - sd[~clean])
+    evidence = np.where(clean, rng.uniform(0.0, 0.015, n), rng.uniform(0.0, 0.4, n))
+    fit = np.where(clean, rng.normal(0.0, 0.03, n), rng.uniform(0.2, 0.7, n))
+    x = np.array([calibration_features(p, e, f) for p, e, f in zip(probs, evidence, fit)])
+    w = script.fit_softmax(x, labels)
+    assert w.shape == (6, 3)
+    out = np.array([calibrate(p, e, f, w) for p, e, f in zip(probs, evidence, fit)])
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    said = out.argmax(axis=1)
+    assert script.balanced_binary_accuracy(said == 0, labels) > 98
+    assert np.mean(said[~clean] == labels[~clean]) > 0.95      # single vs double: the CNN's
+    assert w[4, 0] < w[4, 1] and w[4, 0] < w[4, 2]      # more fit, less "uncompressed"
+
