@@ -201,10 +201,19 @@ def grid_scores(image: np.ndarray, region: int = 256) -> tuple[np.ndarray, tuple
     else:
         x0, y0 = max(0, (w - side_x - 8) // 2), max(0, (h - side_y - 8) // 2)
     area = luma(image[y0:y0 + side_y + 8, x0:x0 + side_x + 8]).astype(np.float64)
-    # all 64 shifted crops at once: (8, 8, side_y, side_x)
-    shifted = np.lib.stride_tricks.sliding_window_view(area, (side_y, side_x))[:8, :8]
-    coef = block_dct(shifted)[..., 1:]                  # drop DC
-    return (np.abs(coef) < 0.5).mean(axis=(2, 3, 4)), (x0, y0)
+    ny, nx = side_y // 8, side_x // 8
+    score = np.empty((8, 8))
+    # the 2-D DCT is separable: the 1-D DCT of the 8-pixel runs along x once per sx, then
+    # along y once per sy (4-5x faster than a 2-D DCT of each of the 64 shifted crops)
+    runs = np.lib.stride_tricks.sliding_window_view(area, 8, axis=1)
+    for sx in range(8):
+        rows = runs[:, sx:sx + side_x:8] @ _D.T                           # (side_y + 8, nx, 8 v)
+        cols = np.lib.stride_tricks.sliding_window_view(rows, 8, axis=0)   # (.., nx, 8 v, 8 y)
+        for sy in range(8):
+            coef = np.einsum("ui,ajvi->ajuv", _D, cols[sy:sy + side_y:8], optimize=True)
+            near_zero = np.abs(coef) < 0.5
+            score[sy, sx] = (near_zero.sum() - near_zero[..., 0, 0].sum()) / (ny * nx * 63)
+    return score, (x0, y0)
 
 
 def grid_search(image: np.ndarray, region: int = 256) -> tuple[tuple[int, int], float]:

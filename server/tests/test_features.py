@@ -99,3 +99,18 @@ def test_grid_search_looks_where_the_picture_has_texture():
     offset, evidence = features.grid_search(comp)
     assert offset == (5, 3) and evidence > 0.1
     assert features.busiest_window(big, 256) != ((900 - 256) // 2,) * 2
+
+
+@pytest.mark.parametrize("h, w", [(300, 280), (40, 300), (120, 64)])
+def test_grid_scores_match_a_direct_dct_of_each_shifted_crop(h, w):
+    """The separable computation in grid_scores against the plain one: the share of
+    near-zero AC coefficients of the 2-D block DCT of each of the 64 shifted crops."""
+    img = jpeg.compress(np.random.default_rng(h).integers(0, 256, (h, w, 3), dtype=np.uint8), 40)
+    score, (x0, y0) = features.grid_scores(img)
+    side_y, side_x = min(256, (h - 8) // 8 * 8), min(256, (w - 8) // 8 * 8)
+    area = features.luma(img).astype(np.float64)
+    for sy in range(8):
+        for sx in range(8):
+            crop = area[y0 + sy:y0 + sy + side_y, x0 + sx:x0 + sx + side_x]
+            ac = features.block_dct(crop)[..., 1:]
+            assert score[sy, sx] == pytest.approx((np.abs(ac) < 0.5).mean(), abs=1e-12)
