@@ -40,14 +40,21 @@ def main(argv=None):
     ap.add_argument("--side", type=int, default=512)
     ap.add_argument("--out", default=str(HERE / "results/strength_calibration"))
     ap.add_argument("--no-catalog", action="store_true", help="do not write models/catalog.json")
+    ap.add_argument("--only", help="comma-separated restorer names (default: all in the catalog); "
+                                   "the others keep their tables and results rows")
     args = ap.parse_args(argv)
 
     models = Path(args.models)
     catalog = json.loads((models / "catalog.json").read_text())
-    entries = [e for e in catalog["models"] if e["kind"] == "restorer"]
+    entries = [e for e in catalog["models"] if e["kind"] == "restorer"
+               and (not args.only or e["name"] in args.only.split(","))]
     refs = [central(im, args.side)
             for im in data.load_images(Path(args.corpus) / "train")[::args.every]]
     table = {}
+    previous = Path(args.out + ".json")
+    if args.only and previous.exists():        # keep the other restorers' rows
+        table = {n: {int(q): p for q, p in rows.items()}
+                 for n, rows in json.loads(previous.read_text()).items()}
     for e in entries:
         rest = Restorer.load(models / e["file"], e["name"])
         rows = {}

@@ -14,8 +14,9 @@ CATALOG = HERE.parent / "server/dejpeg/models/catalog.json"
 def main():
     catalog = json.loads(CATALOG.read_text())
     det = json.loads((HERE / "results/detector_eval.json").read_text())
-    res_path = HERE / "results/restorer_eval.json"
-    res = json.loads(res_path.read_text()) if res_path.exists() else {}
+    # restorer_eval.json, and the files of restorers evaluated on their own
+    # (eval_restorer.py --only NAME --out results/restorer_eval_NAME)
+    evals = {p.stem: json.loads(p.read_text()) for p in sorted((HERE / "results").glob("restorer_eval*.json"))}
     for entry in catalog["models"]:
         if entry["kind"] == "detector":
             s = det["summary"]
@@ -30,7 +31,8 @@ def main():
                 "evaluated_on": f"{s['views']} views of {s['pictures']} validation pictures "
                                 "(ai-research/results/detector_eval.md)",
             }
-        elif entry["name"] in next(iter(res.values()), {}):
+        elif any(entry["name"] in next(iter(r.values()), {}) for r in evals.values()):
+            stem, res = next((k, r) for k, r in evals.items() if entry["name"] in next(iter(r.values()), {}))
             entry["metrics"] = {}
             for label, row in res.items():
                 key = f"psnr_gain_db_{label.replace(' ', '_').replace('->', 'to')}"
@@ -38,7 +40,7 @@ def main():
                 auto = row.get(f"{entry['name']} (auto strength)")
                 if auto:
                     entry["metrics"][key + "_auto_strength"] = round(auto[0] - row["JPEG"][0], 2)
-            entry["metrics"]["evaluated_on"] = "validation pictures (ai-research/results/restorer_eval.md)"
+            entry["metrics"]["evaluated_on"] = f"validation pictures (ai-research/results/{stem}.md)"
     CATALOG.write_text(json.dumps(catalog, indent=1) + "\n")
     print(json.dumps(catalog, indent=1))
 
