@@ -108,10 +108,12 @@ corpus: python research-deps
 train-detector: python $(CORPUS)
 	$(PY) ai-research/train_detector.py --width 16 --epochs 6 --variants 5000 --val-variants 700
 
+# the recipe of the cards (g-small.md); RESTORER_ARGS=--resize trains Small-Resize
+RESTORER_ARGS ?=
 train-restorer: python $(CORPUS)
-	$(PY) ai-research/train_restorer.py --phase pretrain --steps 6000 --lr 4e-4 --eval-every 200 --crop 64
-	$(PY) ai-research/train_restorer.py --phase critic --steps 150 --crop 64
-	$(PY) ai-research/train_restorer.py --phase gan --steps 600 --crop 64 --eval-every 100 --adv-weight 5e-3
+	$(PY) ai-research/train_restorer.py --phase pretrain --steps 6000 --lr 4e-4 --eval-every 200 --crop 64 $(RESTORER_ARGS)
+	$(PY) ai-research/train_restorer.py --phase critic --steps 150 --lr 4e-4 --crop 64 $(RESTORER_ARGS)
+	$(PY) ai-research/train_restorer.py --phase gan --steps 600 --lr 4e-4 --crop 64 --eval-every 100 --adv-weight 5e-3 $(RESTORER_ARGS)
 
 clean-stamps:
 	rm -f $(PY_STAMP) $(NPM_STAMP)
