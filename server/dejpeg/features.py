@@ -157,8 +157,9 @@ GRID_MIN_EVIDENCE = 0.02   # below this, no grid stands out: (0, 0) is assumed
 def busiest_window(image: np.ndarray, side: int, candidates: int = 3) -> tuple[int, int]:
     """(x0, y0) of the side x side window, among up to candidates x candidates spread over
     the image (the central one first), with the most 8x8 blocks that carry JPEG evidence:
-    some texture (green values spanning more than 2 levels) and no clipped pixel (0 or 255).  A flat sky or a black
-    border says nothing about the grid; a rendered wallpaper can be flat in the middle."""
+    some texture (green values spanning more than 2 levels) and no clipped pixel (0 or 255).
+    A flat sky or a black border says nothing about the grid; a rendered wallpaper can be
+    flat in the middle."""
     h, w = image.shape[:2]
     n = side // 8
 
@@ -167,18 +168,18 @@ def busiest_window(image: np.ndarray, side: int, candidates: int = 3) -> tuple[i
         spread = {int(round(last * i / (candidates - 1))) for i in range(candidates)}
         return [last // 2] + sorted(spread - {last // 2})
 
+    def block_max(plane):       # (n*8, n*8) -> (n, n) maxima of the 8x8 blocks (fast axis order)
+        return plane.reshape(n, 8, n * 8).max(axis=1).reshape(n, n, 8).max(axis=2)
+
     best, best_count = (max(0, (w - side) // 2), max(0, (h - side) // 2)), -1
     for y0 in starts(h):
         for x0 in starts(w):
             win = image[y0:y0 + n * 8, x0:x0 + n * 8]
-            if win.ndim == 3:
-                green, lo, hi = win[..., 1], win.min(axis=2), win.max(axis=2)
-            else:
-                green = lo = hi = win
-            blocks = lambda a: a.reshape(n, 8, n, 8)
-            g = blocks(green)
-            busy = (g.max(axis=(1, 3)).astype(np.int16) - g.min(axis=(1, 3))) > 2
-            busy &= (blocks(lo).min(axis=(1, 3)) > 0) & (blocks(hi).max(axis=(1, 3)) < 255)
+            chans = [win[..., c] for c in range(win.shape[2])] if win.ndim == 3 else [win]
+            green = chans[len(chans) // 2]
+            busy = block_max(green).astype(np.int16) + block_max(255 - green) > 257   # span > 2
+            for c in chans:             # no clipped pixel in any channel
+                busy &= (block_max(c) < 255) & (block_max(255 - c) < 255)
             if busy.sum() > best_count:
                 best, best_count = (x0, y0), int(busy.sum())
     return best

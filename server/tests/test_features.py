@@ -114,3 +114,18 @@ def test_grid_scores_match_a_direct_dct_of_each_shifted_crop(h, w):
             crop = area[y0 + sy:y0 + sy + side_y, x0 + sx:x0 + sx + side_x]
             ac = features.block_dct(crop)[..., 1:]
             assert score[sy, sx] == pytest.approx((np.abs(ac) < 0.5).mean(), abs=1e-12)
+
+
+def test_busiest_window_counts_textured_unclipped_blocks():
+    """Texture in a corner wins over a flat middle; clipped texture (0 or 255 in a channel)
+    counts for nothing."""
+    rng = np.random.default_rng(5)
+    img = np.full((512, 512, 3), 100, np.uint8)
+    img[:256, 256:] = rng.integers(20, 230, (256, 256, 3))          # textured: top right
+    assert features.busiest_window(img, 256) == (256, 0)
+    clipped = img.copy()
+    clipped[:256, 256:, 0] = np.where(rng.random((256, 256)) < 0.5, 0, 255)
+    clipped[256:, :256] = rng.integers(20, 230, (256, 256, 3))      # textured: bottom left
+    assert features.busiest_window(clipped, 256) == (0, 256)
+    grey = img[..., 1].copy()                                         # one channel works too
+    assert features.busiest_window(grey, 256) == (256, 0)
