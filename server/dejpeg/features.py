@@ -221,22 +221,17 @@ def grid_search(image: np.ndarray, region: int = 256) -> tuple[tuple[int, int], 
     """Find the 8x8 JPEG grid of a (possibly cropped) image: ((dx, dy) in 0..7, evidence).
 
     The evidence is the best score of `grid_scores` minus the median one: about 0.005 for a
-    never-compressed picture (up to ~0.05 on some renders), typically 0.1-0.4 for a JPEG (see
-    ai-research/results/detector_calibration.md).  Without evidence (under
-    GRID_MIN_EVIDENCE) the offset is (0, 0).
+    never-compressed picture (up to ~0.05 on some renders), typically 0.1-0.4 for a JPEG (as
+    ai-research/results/detector_calibration.md recorded them at commit 0e881b9, on a central
+    window).  Without evidence (under GRID_MIN_EVIDENCE) the offset is (0, 0).
     """
-    score, origin = grid_scores(image, region)
-    return grid_from_scores(score, origin)
-
-
-def grid_from_scores(score: np.ndarray, origin: tuple[int, int]) -> tuple[tuple[int, int], float]:
-    """The ((dx, dy), evidence) of `grid_search` from a map of `grid_scores`."""
+    score, (x0, y0) = grid_scores(image, region)
     evidence = float(score.max() - np.median(score))
     if evidence < GRID_MIN_EVIDENCE:
         return (0, 0), evidence
     # the crop origin is (x0 + sx, y0 + sy); the grid offset is that position mod 8
     sy, sx = np.unravel_index(np.argmax(score), score.shape)
-    return (int((origin[0] + sx) % 8), int((origin[1] + sy) % 8)), evidence
+    return (int((x0 + sx) % 8), int((y0 + sy) % 8)), evidence
 
 
 def grid_offset(image: np.ndarray, region: int = 256) -> tuple[int, int]:
