@@ -92,6 +92,33 @@ describe('home page', () => {
     expect(screen.queryByRole('button', { name: 'Restore anyway' })).toBeNull();
   });
 
+  it('says what the pixels alone saw when a JPEG file looks uncompressed', async () => {
+    const light = {
+      ...DOUBLE_RESULT,
+      verdict: 'single',
+      probabilities: { uncompressed: 0, single: 0.75, double: 0.25 },
+      pixel_probabilities: { uncompressed: 0.8, single: 0.15, double: 0.05 },
+    };
+    mockServer({ restore: () => json(light) });
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    expect((await screen.findByRole('heading', { name: /compression detected/ })).textContent)
+      .toBe('Single compression detected');
+    expect(screen.getByText('Pixels alone')).toBeTruthy();
+    expect(screen.getByText(/Uncompressed 80.0 %/)).toBeTruthy();
+    expect(screen.getByText(/compressed at least once/)).toBeTruthy();
+  });
+
+  it('adds no pixels-alone line when the pixels agree', async () => {
+    mockServer({ restore: () => json({ ...DOUBLE_RESULT, pixel_probabilities: DOUBLE_RESULT.probabilities }) });
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    await screen.findByRole('heading', { name: /compression detected/ });
+    expect(screen.queryByText('Pixels alone')).toBeNull();
+  });
+
   it('sends force=true and explains that detection was skipped', async () => {
     const calls = mockServer({ restore: () => json(FORCED_RESULT) });
     const { user } = await renderReady();

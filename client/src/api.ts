@@ -27,6 +27,9 @@ export interface ImageInfo {
 export interface RestoreResult {
   verdict?: string;
   probabilities?: Probabilities;
+  /** What the pixels alone say; differs from `probabilities` only for a JPEG file, which was
+   * compressed at least once whatever its pixels show. */
+  pixel_probabilities?: Probabilities;
   blocks?: Block[];
   quality?: Quality | null;
   image?: ImageInfo;

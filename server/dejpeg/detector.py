@@ -49,6 +49,18 @@ def calibrate(image_p: np.ndarray, evidence: float, fit: float, weights) -> np.n
     return z / z.sum()
 
 
+def file_evidence(image_p: np.ndarray) -> np.ndarray:
+    """Image probabilities given that the upload is a JPEG file (so compressed at least
+    once): P(uncompressed) is 0, single and double keep their ratio.  When the pixels are
+    certain of neither (both under 1e-9), single: one compression is what the file shows."""
+    p = np.asarray(image_p, np.float64).copy()
+    p[CLASSES.index("uncompressed")] = 0.0
+    if p.sum() < 1e-9:
+        p[:] = 0.0
+        p[CLASSES.index("single")] = 1.0
+    return p / p.sum()
+
+
 @dataclass
 class Evidence:
     """What `Detector.blocks_and_evidence` measures of an image."""
@@ -107,16 +119,20 @@ class Detector:
 
         Image probabilities: the mean of the block probabilities (`aggregate`), then, when
         the detector has a calibration, a logistic regression on them, the grid evidence and
-        the quantiser-table fit together (`calibrate`).
+        the quantiser-table fit together (`calibrate`).  These are the pixels' own verdict,
+        returned as `pixel_probabilities`.
 
         `jpeg_quality` is the quality read from the file's own quantisation tables, when the
         upload was a JPEG; otherwise it is estimated from the pixels (when compression is
-        detected).
+        detected).  A JPEG file has been compressed at least once, whatever its pixels look
+        like (a camera's QF 97 leaves little trace): then `probabilities` are the pixels'
+        single and double ones renormalised (`file_evidence`) and the verdict is one of the two.
         """
         ev = self.blocks_and_evidence(rgb)
-        image_p = aggregate(ev.block_probs)
+        pixel_p = aggregate(ev.block_probs)
         if self.calibration is not None:
-            image_p = calibrate(image_p, ev.grid_evidence, ev.table_fit, self.calibration)
+            pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
+        image_p = file_evidence(pixel_p) if jpeg_quality is not None else pixel_p
         verdict = CLASSES[int(np.argmax(image_p))]
         if jpeg_quality is not None:
             q = {"estimate": int(jpeg_quality), "source": "quantization-table"}
@@ -128,6 +144,7 @@ class Detector:
         return {
             "verdict": verdict,
             "probabilities": _probs(image_p),
+            "pixel_probabilities": _probs(pixel_p),
             "blocks": [{"x": b.x, "y": b.y, "size": features.BLOCK, "width": b.width,
                         "height": b.height, "tiled": b.tiled,
                         "verdict": CLASSES[int(np.argmax(p))], "probabilities": _probs(p)}

@@ -72,6 +72,18 @@ def test_detect_png_has_no_table_quality(client):
     assert body["quality"] is None or body["quality"]["source"] == "pixels"
 
 
+def test_a_jpeg_file_is_at_least_single(client):
+    """Whatever the pixels say, a JPEG upload was compressed: the verdict is single or double,
+    the pixels' own probabilities come alongside; a PNG of the same pixels keeps them."""
+    for quality in (30, 100):
+        body = post(client, "/detect", images.jpeg(A, quality)).get_json()
+        assert body["verdict"] in ("single", "double")
+        assert body["probabilities"]["uncompressed"] == 0.0
+        assert set(body["pixel_probabilities"]) == {"uncompressed", "single", "double"}
+    png = post(client, "/detect", images.png(A), "a.png").get_json()
+    assert png["probabilities"] == png["pixel_probabilities"]
+
+
 def test_detect_answers_are_repeatable(client):
     data = images.jpeg(A, 50)
     assert post(client, "/detect", data).get_json()["probabilities"] == \

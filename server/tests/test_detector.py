@@ -14,7 +14,7 @@ from dejpeg.detector import Detector, aggregate
 from dejpeg.errors import UnusableImage
 from images import pattern
 
-KEYS = {"verdict", "probabilities", "blocks", "grid", "quality", "model"}
+KEYS = {"verdict", "probabilities", "pixel_probabilities", "blocks", "grid", "quality", "model"}
 BLOCK_KEYS = {"x", "y", "size", "width", "height", "tiled", "verdict", "probabilities"}
 
 
@@ -45,6 +45,7 @@ def check_result(r: dict, h: int, w: int):
     assert set(r) == KEYS
     assert r["verdict"] in CLASSES
     check_probs(r["probabilities"])
+    check_probs(r["pixel_probabilities"])
     assert r["verdict"] == max(r["probabilities"], key=r["probabilities"].get)
     assert 1 <= len(r["blocks"]) <= features.MAX_BLOCKS
     for b in r["blocks"]:
@@ -100,6 +101,25 @@ def test_grid_of_a_cropped_jpeg(detector):
 def test_quality_from_the_file_tables(detector):
     r = detector.detect(pattern(64, 64, seed=2), jpeg_quality=75)
     assert r["quality"] == {"estimate": 75, "source": "quantization-table"}
+
+
+def test_a_jpeg_file_is_never_called_uncompressed():
+    """The file itself is one compression: P(uncompressed) goes to 0, single and double keep
+    their ratio, and the pixels' own answer stays in pixel_probabilities."""
+    from dejpeg.detector import file_evidence
+    np.testing.assert_allclose(file_evidence(np.array([0.8, 0.15, 0.05])), [0.0, 0.75, 0.25])
+    np.testing.assert_allclose(file_evidence(np.array([1.0, 0.0, 0.0])), [0.0, 1.0, 0.0])
+    img = pattern(256, 256, seed=3)
+    det = Detector(Fixed([0.8, 0.15, 0.05]), "fixed")
+    as_png = det.detect(img)
+    assert as_png["verdict"] == "uncompressed" and as_png["probabilities"] == as_png["pixel_probabilities"]
+    as_jpeg = det.detect(img, jpeg_quality=97)
+    assert as_jpeg["verdict"] == "single"
+    assert as_jpeg["probabilities"] == {"uncompressed": 0.0, "single": 0.75, "double": 0.25}
+    assert as_jpeg["pixel_probabilities"] == as_png["pixel_probabilities"]
+    assert as_jpeg["quality"] == {"estimate": 97, "source": "quantization-table"}
+    doubled = Detector(Fixed([0.6, 0.1, 0.3]), "fixed").detect(img, jpeg_quality=90)
+    assert doubled["verdict"] == "double"
 
 
 def test_quality_from_pixels_when_compression_is_detected():

@@ -57,6 +57,14 @@ def test_single_jpeg(server, quality):
     assert body["quality"] == {"estimate": quality, "source": "quantization-table", "exact": True}
 
 
+def test_a_very_light_jpeg_file_is_called_compressed(server):
+    # QF 99 leaves almost nothing in the pixels; the file itself is one compression
+    body = detect(server, images.jpeg(ORIGINAL, 99))
+    assert body["verdict"] == max(body["probabilities"], key=body["probabilities"].get)
+    assert body["verdict"] in ("single", "double") and body["probabilities"]["uncompressed"] == 0.0
+    assert body["quality"]["estimate"] == 99
+
+
 def test_decoded_jpeg_saved_as_png_is_still_compressed(server):
     body = detect(server, images.png(compress(ORIGINAL, 30)), "a.png")
     assert body["verdict"] in ("single", "double")

@@ -26,6 +26,8 @@ function mergeForced(detection: RestoreResult, forced: RestoreResult): RestoreRe
     ...forced,
     verdict: forced.verdict ?? detection.verdict,
     probabilities: forced.probabilities ?? detection.probabilities,
+    pixel_probabilities: forced.pixel_probabilities ?? detection.pixel_probabilities,
+    grid: forced.grid ?? detection.grid,
     blocks: forced.blocks ?? detection.blocks,
     quality: forced.quality !== undefined ? forced.quality : detection.quality,
     image: forced.image ?? detection.image,

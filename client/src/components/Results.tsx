@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import {
   classLabel,
+  classOrder,
   downloadName,
   formatPercent,
   formatSeconds,
@@ -96,6 +97,7 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
     .filter(([, v]) => typeof v === 'number')
     .sort(([a], [b]) => timingRank(a) - timingRank(b));
   const grid = data.grid;
+  const pixels = pixelVerdict(data);
   const width = data.image?.width;
   const height = data.image?.height;
   const notRestored = !data.restored;
@@ -204,6 +206,15 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
                 </dd>
               </div>
             )}
+            {pixels && (
+              <div>
+                <dt>Pixels alone</dt>
+                <dd>
+                  {classLabel(pixels.name)} {formatPercent(pixels.p)}
+                  <span className="muted"> · the file is a JPEG, so it was compressed at least once</span>
+                </dd>
+              </div>
+            )}
             {width !== undefined && height !== undefined && (
               <div>
                 <dt>Picture</dt>
@@ -267,6 +278,17 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
       )}
     </section>
   );
+}
+
+/** The pixels' own verdict when it differs from the served one (a JPEG file that looks
+ * uncompressed), else null. */
+export function pixelVerdict(data: RestoreResult): { name: string; p: number } | null {
+  const px = data.pixel_probabilities;
+  if (!px || !data.verdict) return null;
+  const names = classOrder(px);
+  if (names.length === 0) return null;
+  const name = names.reduce((a, b) => ((px[b] ?? 0) > (px[a] ?? 0) ? b : a));
+  return name === data.verdict ? null : { name, p: px[name] ?? 0 };
 }
 
 /** Words for the grid evidence (thresholds from ai-research/results/detector_calibration.md). */

@@ -57,7 +57,13 @@ SCHEMAS = {
     }, ["width", "height", "format"]),
     "Detection": _obj({
         "verdict": VERDICT,
-        "probabilities": _ref("Probabilities"),
+        "probabilities": {"allOf": [_ref("Probabilities")], "description":
+                          "Image-level class probabilities.  For a JPEG file (compressed at "
+                          "least once, whatever its pixels show) uncompressed is 0 and single / "
+                          "double keep the pixels' ratio."},
+        "pixel_probabilities": {"allOf": [_ref("Probabilities")], "description":
+                                "What the pixels alone say (CNN and grid statistics); equal "
+                                "to probabilities unless the upload is a JPEG file."},
         "blocks": {"type": "array", "items": _ref("Block")},
         "grid": _obj({"dx": INTEGER, "dy": INTEGER,
                       "evidence": {**NUMBER, "description": "How strongly that grid stands out "
@@ -67,7 +73,8 @@ SCHEMAS = {
         "image": _ref("ImageInfo"),
         "model": {**STRING, "description": "The detector's name."},
         "timings": TIMINGS,
-    }, ["verdict", "probabilities", "blocks", "quality", "image", "model", "timings"]),
+    }, ["verdict", "probabilities", "pixel_probabilities", "blocks", "quality", "image", "model",
+        "timings"]),
     "Restoration": _obj({
         "restored": {**BOOLEAN, "description": "False when the detector found no compression "
                                                "and the input was returned unchanged."},
@@ -82,6 +89,7 @@ SCHEMAS = {
         "detector": {**STRING, "description": "The detector's name (when detection ran)."},
         "verdict": VERDICT,
         "probabilities": _ref("Probabilities"),
+        "pixel_probabilities": _ref("Probabilities"),
         "blocks": {"type": "array", "items": _ref("Block")},
         "grid": _obj({"dx": INTEGER, "dy": INTEGER, "evidence": NUMBER}),
         "quality": _ref("Quality"),
