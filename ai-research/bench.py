@@ -63,7 +63,8 @@ def one(w, h, repeat, restorer_name):
     client = create_app({"max_pixels": 10 ** 8, "max_upload_bytes": 1 << 30}, models=models).test_client()
 
     def api():
-        r = client.post("/restore", data={"image": (io.BytesIO(buf.getvalue()), "bench.jpg")})
+        r = client.post("/restore", data={"image": (io.BytesIO(buf.getvalue()), "bench.jpg"),
+                                          "model": rest.name})
         assert r.status_code == 200 and r.headers["X-Dejpeg-Restored"] == "true", r.status
     out["api_restore_s"] = best(api)
 
@@ -71,7 +72,8 @@ def one(w, h, repeat, restorer_name):
     from dejpeg.restorer import Restorer
     entry = next(e for e in models.catalog if e["name"] == rest.name)
     plain = keras.saving.load_model(registry.DEFAULT_DIR / entry["file"], compile=False)
-    first = Restorer(lambda b, training=False: plain(b, training=training), rest.name, tile=512)
+    first = Restorer(lambda b, training=False: plain(b, training=training), rest.name, tile=512,
+                     multiple=rest.multiple)
     out["restore_first_s"] = best(lambda: first.restore(img))
     out["spp_s"] = best(lambda: spp_filter.spp(img, 16))
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -41,7 +41,7 @@ def detect(server, data, name="x"):
 
 def test_shipped_catalog(server):
     names = {m["name"] for m in requests.get(server + "/models", timeout=30).json()["models"]}
-    assert {"c-tiny", "small-postgan", "small-pregan", "small-resize"} <= names
+    assert {"c-tiny", "small-postgan", "small-pregan", "small-resize", "zhao-original", "zhao-postgan"} <= names
 
 
 def test_never_compressed_png_is_uncompressed(server):
@@ -77,7 +77,7 @@ def test_double_jpeg(server, q2):
     assert detect(server, images.jpeg(once, q2))["verdict"] == "double"
 
 
-@pytest.mark.parametrize("model", ["small-postgan", "small-pregan", "small-resize"])
+@pytest.mark.parametrize("model", ["small-postgan", "small-pregan", "small-resize", "zhao-original", "zhao-postgan"])
 def test_restore_improves_a_q10_jpeg(server, model):
     jpeg = images.jpeg(ORIGINAL, 10)
     r = requests.post(server + "/restore", files={"image": ("a.jpg", jpeg)},
