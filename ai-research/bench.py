@@ -1,6 +1,7 @@
 """Speed and memory of detection and restoration at several image sizes, with spp alongside.
 
     python ai-research/bench.py          # or: make bench
+    python ai-research/bench.py --restorer zhao-original --sizes 1024x1024 --out results/x
 
 Each size runs in a fresh process (so its peak resident memory is its own): a validation
 picture tiled/cropped to the size, compressed at QF 30, then timed (best of --repeat) for the
@@ -83,14 +84,16 @@ def one(w, h, repeat, restorer_name):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--restorer", default=None)
+    ap.add_argument("--restorer", default=None, help="a restorer of the catalog (default: the default one)")
+    ap.add_argument("--sizes", default=None, help="WxH,WxH,... instead of the 0.26-24 MP set")
     ap.add_argument("--one", nargs=2, type=int, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(HERE / "results/bench"))
     args = ap.parse_args(argv)
     if args.one:
         return one(*args.one, args.repeat, args.restorer)
     rows = []
-    for w, h in SIZES:
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")] if args.sizes else SIZES
+    for w, h in sizes:
         cmd = [sys.executable, __file__, "--one", str(w), str(h), "--repeat", str(args.repeat)]
         if args.restorer:
             cmd += ["--restorer", args.restorer]

@@ -37,8 +37,8 @@ class StubDetector:
 
     def detect(self, rgb, jpeg_quality=None):
         p = {"uncompressed": 0.0, "single": 0.0, "double": 0.0, self.verdict: 1.0}
-        return {"verdict": self.verdict, "probabilities": p, "blocks": [], "grid": {"dx": 0, "dy": 0},
-                "quality": None, "model": self.name}
+        return {"verdict": self.verdict, "probabilities": p, "pixel_probabilities": p, "blocks": [],
+                "grid": {"dx": 0, "dy": 0}, "quality": None, "model": self.name}
 
 
 @pytest.fixture()
