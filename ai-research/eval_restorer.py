@@ -59,7 +59,7 @@ def main(argv=None):
     catalog = [e for e in registry.read_catalog(args.models) if e["kind"] == "restorer"]
     if args.only:
         catalog = [e for e in catalog if e["name"] in args.only.split(",")]
-    restorers = {e["name"]: registry.load_restorer(args.models, e) for e in catalog}
+    restorers = registry.load_restorers(args.models, catalog)
     for spec in args.extra:
         name, path = spec.split("=", 1)
         restorers[name] = Restorer.load(path, name)

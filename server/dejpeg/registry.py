@@ -41,11 +41,12 @@ def load_detector(models_dir: str | Path, entry: dict, calibrated: bool = True) 
     return Detector.load(Path(models_dir) / entry["file"], entry["name"], calibration=weights)
 
 
-def load_restorer(models_dir: str | Path, entry: dict, **kw) -> "Restorer":
-    """The restorer of a catalog entry, with its strength-per-quality table."""
+def load_restorers(models_dir: str | Path, entries: list[dict], **kw) -> dict[str, "Restorer"]:
+    """Every restorer of `entries`, converted for LiteRT together (see `dejpeg.lite`)."""
     from .restorer import Restorer
-    return Restorer.load(Path(models_dir) / entry["file"], entry["name"],
-                         strength=entry.get("strength_by_quality"), **kw)
+    return Restorer.load_all({e["name"]: Path(models_dir) / e["file"] for e in entries},
+                             options={e["name"]: {"strength": e.get("strength_by_quality")}
+                                      for e in entries}, **kw)
 
 
 def load_models(models_dir: str | Path = DEFAULT_DIR) -> Models:
@@ -59,7 +60,7 @@ def load_models(models_dir: str | Path = DEFAULT_DIR) -> Models:
     default = next((e["name"] for e in restorers if e.get("default")), restorers[0]["name"])
     return Models(
         detector=load_detector(models_dir, detectors[0]),
-        restorers={e["name"]: load_restorer(models_dir, e) for e in restorers},
+        restorers=load_restorers(models_dir, restorers),
         default_restorer=default,
         catalog=catalog,
     )

@@ -13,6 +13,7 @@ interpolates it at the quality the detector or the file's tables give.
 """
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from pathlib import Path
@@ -20,6 +21,10 @@ from pathlib import Path
 import numpy as np
 
 MARGIN = 16   # reflected context around the image, a multiple of 8
+# largest tile side: an image of 1024 px, with its margins and any grid offset, is one tile
+TILE = 1024 + 2 * MARGIN + 16
+
+log = logging.getLogger(__name__)
 
 
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
@@ -51,10 +56,11 @@ def ramp(side: int, overlap: int) -> np.ndarray:
 class Restorer:
     """Apply a restorer network (RGB in [-1, 1]) to uint8 RGB images of any size."""
 
-    def __init__(self, model, name: str, tile: int = 1024, overlap: int = 32, multiple: int = 8,
+    def __init__(self, model, name: str, tile: int = TILE, overlap: int = 32, multiple: int = 8,
                  batch: int = 4, batch_pixels: int = 1 << 20,
-                 strength: dict[int, float] | None = None):
+                 strength: dict[int, float] | None = None, runner=None):
         self.model = model
+        self.runner = runner                # the same network, folded for LiteRT (`lite`)
         self.name = name
         self.tile = tile
         self.overlap = overlap
@@ -65,11 +71,26 @@ class Restorer:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: str | Path, name: str, **kw) -> "Restorer":
+    def load(cls, path: str | Path, name: str, lite: bool = True, **kw) -> "Restorer":
+        """Load a saved restorer; with `lite`, run it folded for LiteRT when that works
+        (the Keras model otherwise, with a warning).  `load_all` does many at once."""
+        return cls.load_all({name: path}, lite=lite, **kw)[name]
+
+    @classmethod
+    def load_all(cls, paths: dict[str, str | Path], lite: bool = True,
+                 options: dict[str, dict] | None = None, **kw) -> dict[str, "Restorer"]:
+        """Restorers {name: path}, converted for LiteRT together (one child process);
+        `options[name]` adds keyword arguments for one of them (its strength table)."""
         import keras
         from .archs import multiple
-        model = keras.saving.load_model(path, compile=False)
-        return cls(model, name, multiple=max(8, multiple(model)), **kw)
+        models = {n: keras.saving.load_model(p, compile=False) for n, p in paths.items()}
+        runners = {}
+        if lite:
+            from .lite import compile_restorers
+            runners = compile_restorers(models)
+        return {n: cls(m, n, multiple=max(8, multiple(m)), runner=runners.get(n),
+                       **{**kw, **(options or {}).get(n, {})})
+                for n, m in models.items()}
 
     def strength_for(self, quality: int | None) -> float:
         """Calibrated strength at a JPEG quality (linear between table entries, the end
@@ -81,10 +102,14 @@ class Restorer:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
+            if self.runner is not None:
+                out = self.runner(batch)
             # a Keras model runs its compiled predict (a graph), faster than an eager call
-            if hasattr(self.model, "predict_on_batch"):
-                return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
-            return np.asarray(self.model(batch, training=False), dtype=np.float32)
+            elif hasattr(self.model, "predict_on_batch"):
+                out = self.model.predict_on_batch(batch)
+            else:
+                out = self.model(batch, training=False)
+        return np.require(np.asarray(out), np.float32, ["W"])   # the caller works in place
 
     def restore(self, rgb: np.ndarray, grid: tuple[int, int] = (0, 0),
                 strength: float = 1.0) -> np.ndarray:
@@ -101,40 +126,68 @@ class Restorer:
         # only then does it also start on the grid
         bottom = MARGIN + (-(top + h + MARGIN)) % 8
         right = MARGIN + (-(left + w + MARGIN)) % 8
-        x = rgb.astype(np.float32) / 127.5 - 1.0
-        x = _pad(x, top, left, bottom, right)
-        ph, pw = x.shape[:2]
+        src = _pad(rgb, top, left, bottom, right)        # uint8: a quarter of float memory
+        ph, pw = src.shape[:2]
         th = tile_size(ph, self.tile, self.overlap, self.multiple)
         tw = tile_size(pw, self.tile, self.overlap, self.multiple)
-        x = _pad(x, 0, 0, max(0, th - ph), max(0, tw - pw))
-        ys = tile_starts(x.shape[0], th, self.overlap)
-        xs = tile_starts(x.shape[1], tw, self.overlap)
-        weight = np.outer(ramp(th, self.overlap), ramp(tw, self.overlap))[..., None]
-        acc = np.zeros(x.shape, np.float32)
-        norm = np.zeros(x.shape[:2] + (1,), np.float32)
-        starts = [(y0, x0) for y0 in ys for x0 in xs]
-        per_call = max(1, min(self.batch, self.batch_pixels // (th * tw)))
-        for i in range(0, len(starts), per_call):
-            chunk = starts[i:i + per_call]
-            out = self._run(np.stack([x[y0:y0 + th, x0:x0 + tw] for y0, x0 in chunk]))
-            for (y0, x0), o in zip(chunk, out):
-                acc[y0:y0 + th, x0:x0 + tw] += o * weight
-                norm[y0:y0 + th, x0:x0 + tw] += weight
-        acc /= norm
-        del norm
-        # in place from here on: a 24-megapixel image is ~290 MB per float plane of 3 channels
-        out = acc[top:top + h, left:left + w]
-        if strength != 1.0:
-            src = x[top:top + h, left:left + w]
-            out -= src
-            out *= strength
-            out += src
-        del x
-        out += 1.0
-        out *= 127.5
-        np.rint(out, out=out)
-        np.clip(out, 0, 255, out=out)
-        return out.astype(np.uint8)
+        src = _pad(src, 0, 0, max(0, th - ph), max(0, tw - pw))
+        ys = tile_starts(src.shape[0], th, self.overlap)
+        xs = tile_starts(src.shape[1], tw, self.overlap)
+        ry, rx = ramp(th, self.overlap), ramp(tw, self.overlap)
+        weight = np.outer(ry, rx)[..., None]
+        # the weights of a grid of tiles are separable: their sum is an outer product too
+        norm_y = np.zeros(src.shape[0], np.float32)
+        norm_x = np.zeros(src.shape[1], np.float32)
+        for y0 in ys:
+            norm_y[y0:y0 + th] += ry
+        for x0 in xs:
+            norm_x[x0:x0 + tw] += rx
+        inv_x = (1.0 / norm_x[left:left + w])[None, :, None]
+        # LiteRT gains nothing from batching tiles and would plan its memory for each size
+        per_call = 1 if self.runner is not None else max(
+            1, min(self.batch, self.batch_pixels // (th * tw)))
+        out = np.empty((h, w, 3), np.uint8)
+        # one row of tiles at a time: `acc` holds padded rows y0 .. y0 + th; the rows above
+        # the next row of tiles are then final and written out (memory: one strip of floats)
+        acc = np.zeros((th, src.shape[1], 3), np.float32)
+        for i, y0 in enumerate(ys):
+            for j in range(0, len(xs), per_call):
+                chunk = xs[j:j + per_call]
+                res = self._run(_unit(np.stack([src[y0:y0 + th, x0:x0 + tw] for x0 in chunk])))
+                res *= weight
+                for x0, o in zip(chunk, res):
+                    acc[:, x0:x0 + tw] += o
+            done = ys[i + 1] - y0 if i + 1 < len(ys) else th
+            a, b = max(y0, top), min(y0 + done, top + h)       # image rows, padded coordinates
+            if a < b:
+                rows = acc[a - y0:b - y0, left:left + w] * (1.0 / norm_y[a:b])[:, None, None]
+                rows *= inv_x
+                if strength != 1.0:
+                    orig = _unit(src[a:b, left:left + w])
+                    rows -= orig
+                    rows *= strength
+                    rows += orig
+                out[a - top:b - top] = _to_uint8(rows)
+            acc[:th - done] = acc[done:]
+            acc[th - done:] = 0.0
+        return out
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """uint8 -> float32 in [-1, 1]."""
+    x = x.astype(np.float32)
+    x *= 1 / 127.5
+    x -= 1.0
+    return x
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    """float32 in [-1, 1] -> uint8, rounded (in place on x)."""
+    x += 1.0
+    x *= 127.5
+    np.rint(x, out=x)
+    np.clip(x, 0, 255, out=x)
+    return x.astype(np.uint8)
 
 
 def _pad(x: np.ndarray, top: int, left: int, bottom: int, right: int) -> np.ndarray:
