@@ -16,7 +16,7 @@ CLIENT_BUILD := client/dist/index.html
 CLIENT_SOURCES := $(shell find client/src client/public client/index.html client/package.json \
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer \
+.PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer train-restorer-general \
         eval-detector eval-restorer calibrate-detector calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
@@ -110,6 +110,12 @@ train-detector: python $(CORPUS)
 
 # the recipe of the cards (g-small.md); RESTORER_ARGS=--resize trains Small-Resize
 RESTORER_ARGS ?=
+# G_small fine-tuned from small-pregan on qualities 10-90 -> data/restorer/small-general/pregan.keras
+train-restorer-general: python $(CORPUS)
+	$(PY) ai-research/train_restorer.py --phase pretrain --arch small \
+	    --init server/dejpeg/models/small-pregan.keras --qualities 10,20,30,40,50,60,70,80,90 \
+	    --steps 2000 --lr 2e-4 --crop 64 --eval-every 250 --work ai-research/data/restorer/small-general
+
 train-restorer: python $(CORPUS)
 	$(PY) ai-research/train_restorer.py --phase pretrain --steps 6000 --lr 4e-4 --eval-every 200 --crop 64 $(RESTORER_ARGS)
 	$(PY) ai-research/train_restorer.py --phase critic --steps 150 --lr 4e-4 --crop 64 $(RESTORER_ARGS)

@@ -4,6 +4,7 @@
     python ai-research/train_restorer.py --phase critic --steps 300
     python ai-research/train_restorer.py --phase gan --steps 600        # -> small-postgan
     ... --arch small --resize   (Small-Resize),  --arch zhao  (G_Zhao)
+    ... --qualities 10,20,30,40,50,60,70,80,90 --init PREGAN.keras --work DIR   (fine-tune)
 
 Phases: (1) the generator alone on the content loss (MS-SSIM + L1, + VGG-19 features when
 the weights are on disk); (2) the critic alone on generated vs. clean crops; (3) a short
@@ -89,6 +90,8 @@ def main(argv=None):
     ap.add_argument("--arch", choices=["small", "zhao"], default="small")
     ap.add_argument("--resize", action="store_true", help="resize-convolution decoder (Small-Resize)")
     ap.add_argument("--no-residual", action="store_true", help="plain tanh output, as the seed")
+    ap.add_argument("--init", default=None,
+                    help="pretrain: start from this generator's weights (.keras) instead of scratch")
     ap.add_argument("--corpus", default=str(HERE / "data/corpus"))
     ap.add_argument("--work", default=None, help="default ai-research/data/restorer/<arch>")
     ap.add_argument("--qualities", default="10", help="comma-separated final QFs")
@@ -133,6 +136,8 @@ def main(argv=None):
             g = keras.saving.load_model(path, custom_objects={"content": content})
         else:
             g = build(args)
+            if args.init:
+                g.set_weights(keras.saving.load_model(args.init, compile=False).get_weights())
             sched = keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.05)
             g.compile(optimizer=keras.optimizers.Adam(sched), loss=content)
         t, losses_seen = time.time(), []

@@ -14,8 +14,8 @@ CATALOG = HERE.parent / "server/dejpeg/models/catalog.json"
 def main():
     catalog = json.loads(CATALOG.read_text())
     det = json.loads((HERE / "results/detector_eval.json").read_text())
-    # restorer_eval.json, and the files of restorers evaluated on their own
-    # (eval_restorer.py --only NAME --out results/restorer_eval_NAME)
+    # restorer_eval.json (every shipped restorer), then any file of a restorer evaluated on
+    # its own (eval_restorer.py --only NAME --out results/restorer_eval_NAME)
     evals = {p.stem: json.loads(p.read_text()) for p in sorted((HERE / "results").glob("restorer_eval*.json"))}
     for entry in catalog["models"]:
         if entry["kind"] == "detector":

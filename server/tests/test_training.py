@@ -179,6 +179,22 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
         g = keras.saving.load_model(work / name, compile=False)
         assert np.asarray(g(x, training=False)).shape == x.shape
 
+    # 4. a fine-tune (other qualities) starts from a trained generator's weights: with a
+    # learning rate of 0 its convolution kernels are those of --init after a step
+    ft = tmp_path / "finetune"
+    script.main(["--corpus", str(corpus), "--work", str(ft), "--crop", "32", "--batch", "2",
+                 "--val-crops", "2", "--phase", "pretrain", "--steps", "1", "--lr", "0",
+                 "--qualities", "10,50,90", "--init", str(work / "pregan.keras")])
+
+    def kernels(path):
+        m = keras.saving.load_model(path, compile=False)
+        return [np.asarray(w) for w in m.weights if w.path.endswith("kernel")]
+
+    start, trained = kernels(work / "pregan.keras"), kernels(ft / "pretrain_last.keras")
+    assert len(start) == len(trained) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(start, trained))
+    assert any(a.any() for a in start[-1:]), "the init's last layer is trained, not zeros"
+
 
 def test_detector_calibration_fit_learns_from_each_statistic(monkeypatch):
     """calibrate_detector.fit_softmax on made-up cases: the grid evidence and the table fit
