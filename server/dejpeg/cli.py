@@ -71,9 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(config: Config):
+def _load(config: Config, restorers=None):
     from .registry import load_models
-    return load_models(config.models_dir)
+    return load_models(config.models_dir, restorers=restorers)
 
 
 def _read(path: Path, config: Config):
@@ -86,7 +86,7 @@ def _read(path: Path, config: Config):
 
 
 def cmd_detect(args, config: Config) -> int:
-    models = _load(config)
+    models = _load(config, restorers=())          # no restorer needed
     results, failed = [], 0
     for path in args.files:
         t0 = time.perf_counter()
@@ -139,12 +139,15 @@ def _strength(text: str) -> float | None:
 def cmd_restore(args, config: Config) -> int:
     from . import quality as quality_mod
     from .imageio import encode_png
-    models = _load(config)
-    model = args.model or models.default_restorer
-    if model not in models.restorers:
-        names = ", ".join(sorted(models.restorers))
+    from .registry import default_restorer, read_catalog
+    catalog = read_catalog(config.models_dir)
+    model = args.model or default_restorer(catalog)
+    known = [e["name"] for e in catalog if e["kind"] == "restorer"]
+    if model not in known:
+        names = ", ".join(sorted(known))
         print(f"dejpeg: error: unknown model {model!r}; restorers: {names}", file=sys.stderr)
         return 2
+    models = _load(config, restorers=[model])      # only the one used
     args.output.mkdir(parents=True, exist_ok=True)
     used, failed = set(), 0
     for path in args.files:

@@ -49,18 +49,29 @@ def load_restorers(models_dir: str | Path, entries: list[dict], **kw) -> dict[st
                                       for e in entries}, **kw)
 
 
-def load_models(models_dir: str | Path = DEFAULT_DIR) -> Models:
-    """Load every model of the catalog (imports Keras; `read_catalog` alone does not)."""
+def load_models(models_dir: str | Path = DEFAULT_DIR, restorers=None) -> Models:
+    """Load the models of the catalog (imports Keras; `read_catalog` alone does not):
+    the detector and every restorer, or only the restorers named in `restorers` (the CLI
+    loads what a command uses: restorers start in seconds each)."""
     models_dir = Path(models_dir)
     catalog = read_catalog(models_dir)
     detectors = [e for e in catalog if e["kind"] == "detector"]
-    restorers = [e for e in catalog if e["kind"] == "restorer"]
-    if not detectors or not restorers:
+    entries = [e for e in catalog if e["kind"] == "restorer"]
+    if not detectors or not entries:
         raise MissingModel(f"{models_dir / 'catalog.json'} must list a detector and a restorer")
-    default = next((e["name"] for e in restorers if e.get("default")), restorers[0]["name"])
+    if restorers is not None:
+        entries = [e for e in entries if e["name"] in set(restorers)]
     return Models(
         detector=load_detector(models_dir, detectors[0]),
-        restorers=load_restorers(models_dir, restorers),
-        default_restorer=default,
+        restorers=load_restorers(models_dir, entries),
+        default_restorer=default_restorer(catalog),
         catalog=catalog,
     )
+
+
+def default_restorer(catalog: list[dict]) -> str:
+    """The restorer marked default in the catalog, else the first one."""
+    entries = [e for e in catalog if e["kind"] == "restorer"]
+    if not entries:
+        raise MissingModel("the model catalog lists no restorer")
+    return next((e["name"] for e in entries if e.get("default")), entries[0]["name"])

@@ -52,6 +52,27 @@ def test_restore_unknown_model(tiny_models_dir, tmp_path, capsys):
     assert "small-postgan" in capsys.readouterr().err
 
 
+def test_commands_load_only_the_restorers_they_use(tiny_models_dir, tmp_path, monkeypatch, capsys):
+    """Each restorer takes seconds to start (LiteRT conversion): detect loads none, restore
+    the one it uses (the default when no --model is given)."""
+    from dejpeg import registry
+    loaded = []
+    real = registry.load_restorers
+
+    def spy(models_dir, entries, **kw):
+        loaded.append(sorted(e["name"] for e in entries))
+        return real(models_dir, entries, **kw)
+    monkeypatch.setattr(registry, "load_restorers", spy)
+    files = [str(f) for f in write_inputs(tmp_path)[:1]]
+    assert main(["detect", "--models-dir", str(tiny_models_dir), *files]) == 0
+    assert main(["restore", "--models-dir", str(tiny_models_dir), *files, "-o", str(tmp_path / "o"),
+                 "--force"]) == 0
+    assert main(["restore", "--models-dir", str(tiny_models_dir), *files, "-o", str(tmp_path / "p"),
+                 "--force", "--model", "small-pregan"]) == 0
+    assert loaded == [[], ["small-postgan"], ["small-pregan"]]
+    assert "restored with small-postgan" in capsys.readouterr().out
+
+
 def test_serve_refuses_to_start_without_models(tmp_path, capsys):
     for workers in ("0", "2"):
         assert main(["serve", "--models-dir", str(tmp_path), "--workers", workers]) == 1
