@@ -10,10 +10,12 @@ at QF 10 over-smooths lighter compression (PSNR drops at QF 30 and above); each 
 restorer has a table of the strength that scored best at each quality on training pictures
 (`ai-research/calibrate_strength.py`, stored in models/catalog.json), and `strength_for`
 interpolates it at the quality the detector or the file's tables give.
+
+`Restorer.load` runs the network through LiteRT once `lite` has folded it (the same
+arithmetic, faster), or through Keras when that fails.
 """
 from __future__ import annotations
 
-import logging
 import math
 import threading
 from pathlib import Path
@@ -23,8 +25,6 @@ import numpy as np
 MARGIN = 16   # reflected context around the image, a multiple of 8
 # largest tile side: an image of 1024 px, with its margins and any grid offset, is one tile
 TILE = 1024 + 2 * MARGIN + 16
-
-log = logging.getLogger(__name__)
 
 
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
