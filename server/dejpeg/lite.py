@@ -99,7 +99,7 @@ def fold(model) -> tuple[list[Stage], bool]:
     stages: list[Stage] = []
     upsampled = residual = False
     for layer in model.layers:
-        if isinstance(layer, layers.InputLayer) or isinstance(layer, layers.Dropout):
+        if isinstance(layer, (layers.InputLayer, layers.Dropout)):
             continue
         if isinstance(layer, layers.Conv2DTranspose):
             if layer.strides != (2, 2) or layer.padding != "same":
@@ -211,8 +211,8 @@ def flatbuffer(stages: list[Stage], residual: bool) -> bytes:
 
 
 class LiteRunner:
-    """Runs a flatbuffer on batches of any shape; callable like a Keras model.  One call at
-    a time per runner (an interpreter is not thread-safe): the Restorer's lock sees to it."""
+    """Runs a flatbuffer on float32 batches (N, H, W, 3) of any size.  One call at a time per
+    runner (an interpreter is not thread-safe): the Restorer's lock sees to it."""
 
     def __init__(self, model: bytes, threads: int | None = None):
         self.model = model
@@ -222,7 +222,7 @@ class LiteRunner:
         from ai_edge_litert.interpreter import Interpreter
         return Interpreter(model_content=self.model, num_threads=self.threads)
 
-    def __call__(self, batch: np.ndarray, training: bool = False) -> np.ndarray:
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
         slot = _interpreters.get(self)
         it, index = slot.interpreter, slot.input
         batch = np.ascontiguousarray(batch, np.float32)

@@ -41,12 +41,11 @@ def load_detector(models_dir: str | Path, entry: dict, calibrated: bool = True) 
     return Detector.load(Path(models_dir) / entry["file"], entry["name"], calibration=weights)
 
 
-def load_restorers(models_dir: str | Path, entries: list[dict], **kw) -> dict[str, "Restorer"]:
+def load_restorers(models_dir: str | Path, entries: list[dict]) -> dict[str, "Restorer"]:
     """Every restorer of `entries`, converted for LiteRT together (see `dejpeg.lite`)."""
     from .restorer import Restorer
     return Restorer.load_all({e["name"]: Path(models_dir) / e["file"] for e in entries},
-                             options={e["name"]: {"strength": e.get("strength_by_quality")}
-                                      for e in entries}, **kw)
+                             strengths={e["name"]: e.get("strength_by_quality") for e in entries})
 
 
 def load_models(models_dir: str | Path = DEFAULT_DIR, restorers=None) -> Models:
@@ -60,7 +59,8 @@ def load_models(models_dir: str | Path = DEFAULT_DIR, restorers=None) -> Models:
     if not detectors or not entries:
         raise MissingModel(f"{models_dir / 'catalog.json'} must list a detector and a restorer")
     if restorers is not None:
-        entries = [e for e in entries if e["name"] in set(restorers)]
+        wanted = set(restorers)
+        entries = [e for e in entries if e["name"] in wanted]
     return Models(
         detector=load_detector(models_dir, detectors[0]),
         restorers=load_restorers(models_dir, entries),

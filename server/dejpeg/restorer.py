@@ -71,16 +71,18 @@ class Restorer:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: str | Path, name: str, lite: bool = True, **kw) -> "Restorer":
+    def load(cls, path: str | Path, name: str, lite: bool = True,
+             strength: dict[int, float] | None = None, **kw) -> "Restorer":
         """Load a saved restorer; with `lite`, run it folded for LiteRT when that works
-        (the Keras model otherwise, with a warning).  `load_all` does many at once."""
-        return cls.load_all({name: path}, lite=lite, **kw)[name]
+        (the Keras model otherwise, with a warning); `kw` go to the constructor (tiling).
+        `load_all` does many at once."""
+        return cls.load_all({name: path}, lite=lite, strengths={name: strength}, **kw)[name]
 
     @classmethod
     def load_all(cls, paths: dict[str, str | Path], lite: bool = True,
-                 options: dict[str, dict] | None = None, **kw) -> dict[str, "Restorer"]:
-        """Restorers {name: path}, converted for LiteRT together (one child process);
-        `options[name]` adds keyword arguments for one of them (its strength table)."""
+                 strengths: dict[str, dict | None] | None = None, **kw) -> dict[str, "Restorer"]:
+        """Restorers {name: path}, with their strength tables {name: table}, converted for
+        LiteRT together (one child process); `kw` go to every constructor."""
         import keras
         from .archs import multiple
         models = {n: keras.saving.load_model(p, compile=False) for n, p in paths.items()}
@@ -89,7 +91,7 @@ class Restorer:
             from .lite import compile_restorers
             runners = compile_restorers(models)
         return {n: cls(m, n, multiple=max(8, multiple(m)), runner=runners.get(n),
-                       **{**kw, **(options or {}).get(n, {})})
+                       strength=(strengths or {}).get(n), **kw)
                 for n, m in models.items()}
 
     def strength_for(self, quality: int | None) -> float:
