@@ -16,6 +16,13 @@
    activations (variance ~7e-4, histogram inputs are mostly near 0), and the moving variance
    starts at 1 and decays by 0.99 a step: after one epoch (417 steps) the leftover of the
    initial value (0.015) was 20x the true variance, and inference mode predicted one class.
+   Both the last epoch and the epoch of the best validation accuracy seen during fit
+   (`best.keras`) are finalised this way; the better one on validation is saved.
+
+`--transpose` also trains on every block transposed: transposing a luma block swaps the DCT
+frequencies (u, v) and (v, u) of each 8x8 block, so a block's features become the same
+columns permuted, exactly those of the transposed picture (a JPEG of it made with the
+transposed quantiser table).  It doubles the training blocks at no feature cost.
 """
 from __future__ import annotations
 
@@ -32,6 +39,8 @@ import numpy as np
 from dejpeg import archs, data
 
 HERE = Path(__file__).parent
+# column j of a feature holds frequency (j // 8, j % 8); TRANSPOSE[j] is (j % 8, j // 8)
+TRANSPOSE = np.arange(64).reshape(8, 8).T.ravel()
 
 
 def _make(args):
@@ -98,6 +107,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--transpose", action="store_true",
+                    help="also train on every block transposed (doubles the training blocks)")
     ap.add_argument("--out", default=str(HERE.parent / "server/dejpeg/models/c-tiny.keras"))
     ap.add_argument("--log-copy", default=str(HERE / "results/detector_training_log.csv"),
                     help="where the CSV training log is copied at the end")
@@ -108,10 +119,12 @@ def main(argv=None):
     corpus = Path(args.corpus)
     xt, yt = cached_set(work / "train.npz", corpus / "train", args.variants, 1, args.crop, args.workers)
     xv, yv = cached_set(work / "val.npz", corpus / "val", args.val_variants, 2, args.crop, args.workers)
+    if args.transpose:
+        xt, yt = np.concatenate([xt, xt[:, :, TRANSPOSE]]), np.concatenate([yt, yt])
     xt = xt.astype(np.float32) / 1024.0
     xv = xv.astype(np.float32) / 1024.0
 
-    last = work / "last.keras"
+    last, best = work / "last.keras", work / "best.keras"
     state_path = work / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {"epoch": 0}
     steps = args.epochs * int(np.ceil(len(yt) / args.batch))
@@ -128,23 +141,35 @@ def main(argv=None):
         def on_epoch_end(self, epoch, logs=None):
             model.save(last)
             state["epoch"] = epoch + 1
+            if logs and logs.get("val_accuracy", -1.0) > state.get("best", -1.0):
+                model.save(best)
+                state["best"], state["best_epoch"] = float(logs["val_accuracy"]), epoch + 1
             state_path.write_text(json.dumps(state))
 
     if state["epoch"] < args.epochs:
         model.fit(xt, yt, batch_size=args.batch, epochs=args.epochs, initial_epoch=state["epoch"],
                   validation_data=(xv, yv), shuffle=True, verbose=2,
                   callbacks=[Checkpoint(), keras.callbacks.CSVLogger(work / "log.csv", append=True)])
-    final = keras.saving.load_model(last, compile=False)
-    recalibrate_bn(final, xt, np.random.default_rng(0))
-    probs = np.concatenate([np.asarray(final(xv[i:i + 512], training=False))
-                            for i in range(0, len(xv), 512)])
-    state["final_val_accuracy"] = float((probs.argmax(axis=1) == yv).mean())
+    candidates = {state["epoch"]: last}
+    if best.exists() and state.get("best_epoch", state["epoch"]) != state["epoch"]:
+        candidates[state["best_epoch"]] = best
+    scored = []
+    for epoch, path in candidates.items():
+        model = keras.saving.load_model(path, compile=False)
+        recalibrate_bn(model, xt, np.random.default_rng(0))
+        probs = np.concatenate([np.asarray(model(xv[i:i + 512], training=False))
+                                for i in range(0, len(xv), 512)])
+        accuracy = float((probs.argmax(axis=1) == yv).mean())
+        print(f"epoch {epoch}: recalibrated BN, val block accuracy {accuracy:.4f}", flush=True)
+        scored.append((accuracy, epoch, model))
+    accuracy, epoch, final = max(scored, key=lambda t: t[:2])
+    state["final_val_accuracy"], state["final_epoch"] = accuracy, epoch
     state_path.write_text(json.dumps(state))
     final.save(args.out)
     Path(args.log_copy).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(work / "log.csv", args.log_copy)
-    print(f"saved {args.out} (after epoch {state['epoch']}, recalibrated BN, "
-          f"val block accuracy {state['final_val_accuracy']:.4f})")
+    print(f"saved {args.out} (epoch {epoch} of {state['epoch']}, recalibrated BN, "
+          f"val block accuracy {accuracy:.4f})")
 
 
 if __name__ == "__main__":
