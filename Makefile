@@ -111,10 +111,13 @@ train-detector: python $(CORPUS)
 # the recipe of the cards (g-small.md); RESTORER_ARGS=--resize trains Small-Resize
 RESTORER_ARGS ?=
 # G_small fine-tuned from small-pregan on qualities 10-90 -> data/restorer/small-general/pregan.keras
+# (the shipped small-general: 218 s on an H100 with KERAS_BACKEND=jax WORKERS=14; many hours on 2 CPU cores)
+WORKERS ?= 2
 train-restorer-general: python $(CORPUS)
 	$(PY) ai-research/train_restorer.py --phase pretrain --arch small \
 	    --init server/dejpeg/models/small-pregan.keras --qualities 10,20,30,40,50,60,70,80,90 \
-	    --steps 2000 --lr 2e-4 --crop 64 --eval-every 250 --work ai-research/data/restorer/small-general
+	    --steps 10000 --lr 2e-4 --crop 128 --batch 32 --max-pixels 1800000 --eval-every 1000 \
+	    --workers $(WORKERS) --work ai-research/data/restorer/small-general
 
 train-restorer: python $(CORPUS)
 	$(PY) ai-research/train_restorer.py --phase pretrain --steps 6000 --lr 4e-4 --eval-every 200 --crop 64 $(RESTORER_ARGS)

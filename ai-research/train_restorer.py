@@ -22,7 +22,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import multiprocessing
+import os
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -46,21 +49,85 @@ def augment(x, y, rng):
 
 
 class Pairs:
-    def __init__(self, images, size, qualities, seed):
-        self.images, self.size, self.qualities = images, size, qualities
-        self.rng = np.random.default_rng(seed)
-        area = np.array([im.shape[0] * im.shape[1] for im in images], np.float64)
+    """Training batches.  Batch `step` depends on (seed, step) alone, so a resumed run draws
+    what an uninterrupted one would, and worker processes can make batches in any order."""
+
+    def __init__(self, folder, size, qualities, seed=1000, max_pixels=None):
+        self.folder, self.size, self.qualities, self.seed = folder, size, qualities, seed
+        self.max_pixels = max_pixels
+        self.images = [central(im, max_pixels) for im in data.load_images(folder)]
+        area = np.array([im.shape[0] * im.shape[1] for im in self.images], np.float64)
         self.p = area / area.sum()
 
-    def batch(self, n):
+    def batch(self, n, step):
+        """(jpeg, clean) uint8 crops, shape (n, size, size, 3) each."""
+        rng = np.random.default_rng([self.seed, step])
         xs, ys = [], []
         for _ in range(n):
-            img = self.images[self.rng.choice(len(self.images), p=self.p)]
-            x, y = data.restorer_pair(img, self.size, self.rng, self.qualities)
-            x, y = augment(x, y, self.rng)
+            img = self.images[rng.choice(len(self.images), p=self.p)]
+            x, y = data.restorer_pair(img, self.size, rng, self.qualities)
+            x, y = augment(x, y, rng)
             xs.append(x)
             ys.append(y)
-        return to_float(np.stack(xs)), to_float(np.stack(ys))
+        return np.stack(xs), np.stack(ys)
+
+    def batches(self, n, start, stop, workers=0):
+        """The float batches of steps start .. stop-1, in order.  With workers > 1 they are
+        made ahead by that many processes (spawned: the parent may hold a GPU runtime),
+        at most 2 per worker waiting."""
+        if workers <= 1:
+            for step in range(start, stop):
+                x, y = self.batch(n, step)
+                yield to_float(x), to_float(y)
+            return
+        ctx = multiprocessing.get_context("spawn")
+        args = (str(self.folder), self.size, self.qualities, self.seed, self.max_pixels)
+        # the workers inherit the environment at spawn: keep them off the accelerator
+        saved = {k: os.environ.get(k) for k in ("CUDA_VISIBLE_DEVICES", "JAX_PLATFORMS")}
+        os.environ.update(CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu")
+        try:
+            pool = ctx.Pool(workers, initializer=_worker_init, initargs=args)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        with pool:
+            pending, step = deque(), start
+            while step < stop or pending:
+                while step < stop and len(pending) < 2 * workers:
+                    pending.append(pool.apply_async(_worker_batch, (n, step)))
+                    step += 1
+                x, y = pending.popleft().get()
+                yield to_float(x), to_float(y)
+
+
+def _worker_init(folder, size, qualities, seed, max_pixels):
+    _worker_batch.pairs = Pairs(Path(folder), size, qualities, seed, max_pixels)
+
+
+def central(img, max_pixels=None):
+    """The central part of at most `max_pixels` pixels of a picture, its aspect kept."""
+    h, w = img.shape[:2]
+    if not max_pixels or h * w <= max_pixels:
+        return img
+    f = (max_pixels / (h * w)) ** 0.5
+    ch, cw = int(h * f), int(w * f)
+    y, x = (h - ch) // 2, (w - cw) // 2
+    return img[y:y + ch, x:x + cw]
+
+
+def _worker_batch(n, step):
+    return _worker_batch.pairs.batch(n, step)
+
+
+def save_inference(model, path):
+    """Save architecture and weights without optimiser state (what is shipped: a third of
+    the size of a compiled model's file)."""
+    copy = model.__class__.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    copy.save(path)
 
 
 def val_set(folder, n, qualities):
@@ -102,6 +169,10 @@ def main(argv=None):
     ap.add_argument("--adv-weight", type=float, default=2e-3)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--val-crops", type=int, default=32)
+    ap.add_argument("--max-pixels", type=int, default=None,
+                    help="train on the central part of at most this many pixels of each picture")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="processes making training batches ahead (0: in the training process)")
     args = ap.parse_args(argv)
 
     import keras
@@ -111,8 +182,7 @@ def main(argv=None):
     qualities = tuple(int(q) for q in args.qualities.split(","))
     state_path = work / f"{args.phase}.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {"step": 0, "best": -1.0}
-    pairs = Pairs(data.load_images(Path(args.corpus) / "train"), args.crop, qualities,
-                  seed=1000 + state["step"])
+    pairs = Pairs(Path(args.corpus) / "train", args.crop, qualities, max_pixels=args.max_pixels)
     xv, yv = val_set(Path(args.corpus) / "val", args.val_crops, qualities)
     vgg_path = losses.vgg19_weights_path()
     vgg = losses.VGGFeatures(vgg_path) if vgg_path else None
@@ -141,8 +211,7 @@ def main(argv=None):
             sched = keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.05)
             g.compile(optimizer=keras.optimizers.Adam(sched), loss=content)
         t, losses_seen = time.time(), []
-        while state["step"] < args.steps:
-            x, y = pairs.batch(args.batch)
+        for x, y in pairs.batches(args.batch, state["step"], args.steps, args.workers):
             losses_seen.append(float(g.train_on_batch(x, y)))
             state["step"] += 1
             if state["step"] % args.eval_every == 0 or state["step"] == args.steps:
@@ -153,7 +222,7 @@ def main(argv=None):
                 if val > state["best"]:
                     state["best"] = val
                     state["best_step"] = state["step"]
-                    g.save(work / "pregan.keras")
+                    save_inference(g, work / "pregan.keras")
                 state_path.write_text(json.dumps(state))
         return
 
@@ -174,8 +243,7 @@ def main(argv=None):
         return float(d.train_on_batch([np.concatenate([x, x]), np.concatenate([y, fake])], labels))
 
     if args.phase == "critic":
-        while state["step"] < args.steps:
-            x, y = pairs.batch(args.batch)
+        for x, y in pairs.batches(args.batch, state["step"], args.steps, args.workers):
             loss = critic_step(x, y, gen)
             state["step"] += 1
             if state["step"] % 50 == 0:
@@ -194,7 +262,7 @@ def main(argv=None):
         d.compile(optimizer=keras.optimizers.Adam(args.lr, beta_1=0.5), loss=bce)
     # make the critic's own train function while it is trainable, then freeze it inside
     # the combined model (the generator's step then updates only the generator)
-    x, y = pairs.batch(args.batch)
+    x, y = (to_float(a) for a in pairs.batch(args.batch, state["step"]))
     critic_step(x, y, gen)
     d.trainable = False
     inp = keras.Input((None, None, 3))
@@ -207,8 +275,7 @@ def main(argv=None):
     if state["step"] == 0:
         checkpoint(gen, 0, ["start"])
     hist = []
-    while state["step"] < args.steps:
-        x, y = pairs.batch(args.batch)
+    for x, y in pairs.batches(args.batch, state["step"], args.steps, args.workers):
         dl = critic_step(x, y, gen)
         gl = combined.train_on_batch(x, [y, ones])
         hist.append((dl, *[float(v) for v in np.atleast_1d(gl)]))

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -116,6 +117,39 @@ def test_train_detector_writes_checkpoints_and_resumes(corpus, tmp_path, monkeyp
     assert digest(real_log) == real_before, "the real training log must not be touched"
 
 
+def test_transpose_columns_are_the_transposed_pictures_features(monkeypatch):
+    """--transpose trains on x[:, :, TRANSPOSE]: exactly the features the served code computes
+    for the transposed picture (each 8x8 DCT transposed: frequency (u, v) <-> (v, u))."""
+    from dejpeg import features, jpeg
+    script = load_script("train_detector", monkeypatch)
+    rgb = jpeg.compress(pattern(256, 256, seed=5), 30)
+    y = features.luma(rgb)
+    f = features.dct_histograms(y[None])
+    ft = features.dct_histograms(np.ascontiguousarray(y.T)[None])
+    assert not np.array_equal(f, ft), "a textured block's features are not symmetric"
+    assert np.array_equal(f[:, :, script.TRANSPOSE], ft)
+    assert sorted(script.TRANSPOSE.tolist()) == list(range(64))
+
+
+def test_train_detector_transpose_doubles_blocks_and_keeps_the_better_epoch(
+        corpus, tmp_path, monkeypatch, capsys):
+    script = load_script("train_detector", monkeypatch)
+    work = tmp_path / "work"
+    script.main(["--corpus", str(corpus), "--work", str(work), "--variants", "4",
+                 "--val-variants", "2", "--epochs", "3", "--width", "4", "--workers", "1",
+                 "--batch", "4", "--transpose", "--out", str(tmp_path / "c.keras"),
+                 "--log-copy", str(tmp_path / "log.csv")])
+    printed = capsys.readouterr().out
+    # 4 cached blocks, 8 with their transposes: two steps of 4 an epoch
+    assert iterations(work / "last.keras") == 6
+    state = json.loads((work / "state.json").read_text())
+    assert 1 <= state["best_epoch"] <= 3 and state["final_epoch"] in (3, state["best_epoch"])
+    scored = {int(m[1]): float(m[2]) for m in re.finditer(
+        r"^epoch (\d+): recalibrated BN, val block accuracy ([0-9.]+)$", printed, re.M)}
+    assert set(scored) == {3, state["best_epoch"]}, "the last and the best epoch are finalised"
+    assert state["final_val_accuracy"] == pytest.approx(max(scored.values()), abs=1e-4)
+
+
 # --- restorer ------------------------------------------------------------------------------
 
 def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, monkeypatch,
@@ -146,6 +180,9 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     assert log_steps("pretrain") == [1, 2]
     content = {"content": losses.content_loss()}
     assert iterations(work / "pretrain_last.keras", custom_objects=content) == 2
+    # the shipped form: weights and architecture, no optimiser state (a third of the bytes)
+    assert getattr(keras.saving.load_model(work / "pregan.keras"), "optimizer", None) is None
+    assert (work / "pregan.keras").stat().st_size < (work / "pretrain_last.keras").stat().st_size / 2
 
     # ... resumed: step 3 follows step 2, with the optimiser's state
     run("--phase", "pretrain", "--steps", "3", "--eval-every", "1")
@@ -223,3 +260,24 @@ def test_detector_calibration_fit_learns_from_each_statistic(monkeypatch):
     assert np.mean(said[~clean] == labels[~clean]) > 0.95      # single vs double: the CNN's
     assert w[4, 0] < w[4, 1] and w[4, 0] < w[4, 2]      # more fit, less "uncompressed"
 
+
+
+def test_restorer_batches_depend_on_the_step_alone_and_workers_make_the_same(corpus, monkeypatch):
+    """A resumed run draws what an uninterrupted one would; worker processes change nothing."""
+    monkeypatch.syspath_prepend(str(AI_RESEARCH))          # spawned workers import the script
+    script = load_script("train_restorer", monkeypatch)
+    pairs = script.Pairs(corpus / "train", 32, (10, 50))
+    inline = list(pairs.batches(2, 3, 6))
+    assert len(inline) == 3 and inline[0][0].shape == (2, 32, 32, 3)
+    x4, y4 = pairs.batch(2, 4)
+    assert np.array_equal(script.to_float(x4), inline[1][0])
+    assert np.array_equal(script.to_float(y4), inline[1][1])
+    assert not np.array_equal(inline[0][0], inline[1][0]), "steps draw different crops"
+    assert not np.array_equal(inline[0][0], inline[0][1]), "the input is the JPEG, not the clean crop"
+    # --max-pixels: the central part of each picture, aspect kept
+    img = np.arange(300 * 200 * 3, dtype=np.uint32).reshape(300, 200, 3)
+    part = script.central(img, 6000)
+    assert part.shape[:2] == (94, 63) and np.array_equal(part, img[103:197, 68:131])
+    assert script.central(img, None) is img and script.central(img, 60000) is img
+    made = list(pairs.batches(2, 3, 6, workers=2))
+    assert all(np.array_equal(a, b) for m, i in zip(made, inline) for a, b in zip(m, i))
