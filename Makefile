@@ -17,7 +17,7 @@ CLIENT_SOURCES := $(shell find client/src client/public client/index.html client
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer train-restorer-general \
-        eval-detector eval-restorer calibrate-detector calibrate-strength bench corpus clean-stamps
+        train-restorer-small eval-detector eval-restorer calibrate-detector calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
 
@@ -108,16 +108,27 @@ corpus: python research-deps
 train-detector: python $(CORPUS)
 	$(PY) ai-research/train_detector.py --width 16 --epochs 6 --variants 5000 --val-variants 700
 
-# the recipe of the cards (g-small.md); RESTORER_ARGS=--resize trains Small-Resize
+# the first recipe (g-small.md, g-zhao.md); RESTORER_ARGS=--resize trains Small-Resize
 RESTORER_ARGS ?=
-# G_small fine-tuned from small-pregan on qualities 10-90 -> data/restorer/small-general/pregan.keras
+# G_small fine-tuned on qualities 10-90 from the first recipe's small-pregan (make train-restorer)
+# -> data/restorer/small-general/pregan.keras
 # (the shipped small-general: 218 s on an H100 with KERAS_BACKEND=jax WORKERS=14; many hours on 2 CPU cores)
 WORKERS ?= 2
 train-restorer-general: python $(CORPUS)
 	$(PY) ai-research/train_restorer.py --phase pretrain --arch small \
-	    --init server/dejpeg/models/small-pregan.keras --qualities 10,20,30,40,50,60,70,80,90 \
+	    --init ai-research/data/restorer/small/pregan.keras --qualities 10,20,30,40,50,60,70,80,90 \
 	    --steps 10000 --lr 2e-4 --crop 128 --batch 32 --max-pixels 1800000 --eval-every 1000 \
 	    --workers $(WORKERS) --work ai-research/data/restorer/small-general
+
+# the shipped small-pregan / small-postgan: small-general fine-tuned at QF 10 (content loss),
+# then NoGAN's critic and joint phases (g-small.md); about 20 minutes on 2 CPU cores
+SMALL_WORK = ai-research/data/restorer/small-v2
+train-restorer-small: python $(CORPUS)
+	$(PY) ai-research/train_restorer.py --phase pretrain --init server/dejpeg/models/small-general.keras \
+	    --steps 800 --lr 1e-4 --crop 64 --eval-every 200 --work $(SMALL_WORK)
+	$(PY) ai-research/train_restorer.py --phase critic --steps 150 --lr 4e-4 --crop 64 --work $(SMALL_WORK)
+	$(PY) ai-research/train_restorer.py --phase gan --steps 400 --lr 1e-4 --crop 64 --eval-every 100 \
+	    --adv-weight 5e-3 --work $(SMALL_WORK)
 
 train-restorer: python $(CORPUS)
 	$(PY) ai-research/train_restorer.py --phase pretrain --steps 6000 --lr 4e-4 --eval-every 200 --crop 64 $(RESTORER_ARGS)

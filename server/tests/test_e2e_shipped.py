@@ -112,8 +112,9 @@ def test_the_general_restorer_improves_light_compression_at_full_strength(server
 
 @pytest.mark.parametrize("quality, least_gain", [(30, 0.3), (50, 0.1), (80, 0.0)])
 def test_lighter_compression_is_improved_not_damaged(server, quality, least_gain):
-    """The QF-10 generators over-smooth lighter compression at full strength; the calibrated
-    strength for the file's quality (catalog.json) must turn that loss into a gain."""
+    """The default generator was last trained at QF 10: at full strength it gains less on
+    lighter compression, and at QF 80 it loses (over-smoothing); the calibrated strength for
+    the file's quality (catalog.json) must do better than full strength, and gain."""
     jpeg = images.jpeg(ORIGINAL, quality)
     decoded = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
     gains = {}
@@ -125,4 +126,6 @@ def test_lighter_compression_is_improved_not_damaged(server, quality, least_gain
         gains[strength] = psnr(out, ORIGINAL) - psnr(decoded, ORIGINAL)
         if strength == "auto":
             assert float(r.headers["X-Dejpeg-Strength"]) < 1.0
-    assert gains["1"] < 0 < gains["auto"] and gains["auto"] >= least_gain, gains
+    assert gains["auto"] > gains["1"] and gains["auto"] >= least_gain, gains
+    if quality >= 80:
+        assert gains["1"] < 0, gains
