@@ -48,6 +48,17 @@ def augment(x, y, rng):
     return x, y
 
 
+def central(img, max_pixels=None):
+    """The central part of at most `max_pixels` pixels of a picture, its aspect kept."""
+    h, w = img.shape[:2]
+    if not max_pixels or h * w <= max_pixels:
+        return img
+    f = (max_pixels / (h * w)) ** 0.5
+    ch, cw = int(h * f), int(w * f)
+    y, x = (h - ch) // 2, (w - cw) // 2
+    return img[y:y + ch, x:x + cw]
+
+
 class Pairs:
     """Training batches.  Batch `step` depends on (seed, step) alone, so a resumed run draws
     what an uninterrupted one would, and worker processes can make batches in any order."""
@@ -105,17 +116,6 @@ class Pairs:
 
 def _worker_init(folder, size, qualities, seed, max_pixels):
     _worker_batch.pairs = Pairs(Path(folder), size, qualities, seed, max_pixels)
-
-
-def central(img, max_pixels=None):
-    """The central part of at most `max_pixels` pixels of a picture, its aspect kept."""
-    h, w = img.shape[:2]
-    if not max_pixels or h * w <= max_pixels:
-        return img
-    f = (max_pixels / (h * w)) ** 0.5
-    ch, cw = int(h * f), int(w * f)
-    y, x = (h - ch) // 2, (w - cw) // 2
-    return img[y:y + ch, x:x + cw]
 
 
 def _worker_batch(n, step):
