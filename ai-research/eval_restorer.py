@@ -9,8 +9,9 @@ spp.QPS (the best qp per setting is reported, chosen on these same images: a fav
 Every restorer is scored twice: at full strength (the network's output as trained) and as
 served ("auto": the strength calibrated on training pictures for the quality that
 `quality_from_pixels` estimates from the decoded image, as for a PNG upload).
-Reported: mean PSNR (RGB), SSIM, PSNR-B (luma), and gains over the JPEG input.  Writes
-results/restorer_eval.{md,json}.
+Reported: mean PSNR (RGB), SSIM, PSNR-B (luma), and gains over the JPEG input; and "detail",
+the fine-detail energy kept as a % of the original's (`metrics.detail`: how crisp, not how
+right).  Writes results/restorer_eval.{md,json}.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def degrade(im, setting):
 
 
 def scores(ref, out):
-    return np.array([metrics.psnr(ref, out), metrics.ssim(ref, out), metrics.psnr_b(ref, out)])
+    return np.array([metrics.psnr(ref, out), metrics.ssim(ref, out), metrics.psnr_b(ref, out),
+                     metrics.detail(ref, out)])
 
 
 def main(argv=None):
@@ -91,15 +93,19 @@ def main(argv=None):
              f"{len(refs)} validation pictures (central view of at most {args.side}x{args.side}), "
              "compressed with Pillow 4:2:0.  PSNR on RGB and SSIM (RGB mean) in dB / index; "
              "PSNR-B on luma.  Gains are over the JPEG input.  spp's qp is the best of "
-             f"{list(spp_filter.QPS)} per setting, picked on these images.", ""]
+             f"{list(spp_filter.QPS)} per setting, picked on these images.  Detail: the "
+             "luma energy of 8x8-block DCT frequencies u + v >= 4 on the JPEG grid, as a % of "
+             "the original's (100: as much fine detail as the original; says how crisp, not how "
+             "right).", ""]
     for label, row in results.items():
         base = row["JPEG"]
-        lines += [f"## {label}", "", "| method | PSNR | gain | SSIM | gain | PSNR-B | gain |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [f"## {label}", "",
+                  "| method | PSNR | gain | SSIM | gain | PSNR-B | gain | detail % |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name, s in row.items():
             d = s - base
             lines.append(f"| {name} | {s[0]:.2f} | {d[0]:+.2f} | {s[1]:.4f} | {d[1]:+.4f} | "
-                         f"{s[2]:.2f} | {d[2]:+.2f} |")
+                         f"{s[2]:.2f} | {d[2]:+.2f} | {s[3]:.1f} |")
         lines.append("")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out + ".md").write_text("\n".join(lines))

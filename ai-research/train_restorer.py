@@ -167,6 +167,9 @@ def main(argv=None):
     ap.add_argument("--crop", type=int, default=96)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--adv-weight", type=float, default=2e-3)
+    ap.add_argument("--critic-scale", type=float, default=10.0,
+                    help="a new critic sees (candidate - JPEG) x this; 0: the candidate itself, "
+                         "as the shipped small-postgan's critic (archs.critic)")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--val-crops", type=int, default=32)
     ap.add_argument("--max-pixels", type=int, default=None,
@@ -232,7 +235,7 @@ def main(argv=None):
     if critic_path.exists():
         d = keras.saving.load_model(critic_path, compile=False)
     else:
-        d = archs.critic()
+        d = archs.critic(residual_scale=args.critic_scale or None)
     d.compile(optimizer=keras.optimizers.Adam(args.lr, beta_1=0.5), loss=bce)
 
     def critic_step(x, y, g):

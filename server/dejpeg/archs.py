@@ -109,11 +109,22 @@ def g_zhao(**kw) -> keras.Model:
     return unet((64, 128, 256, 512), **kw)
 
 
-def critic(filters: tuple[int, ...] = (64, 128, 256), name: str = "critic") -> keras.Model:
-    """Conditional PatchGAN critic: (JPEG input, candidate) -> a map of real/fake logits."""
+def critic(filters: tuple[int, ...] = (64, 128, 256), residual_scale: float | None = 10.0,
+           name: str = "critic") -> keras.Model:
+    """Conditional PatchGAN critic: (JPEG input, candidate) -> a map of real/fake logits.
+
+    It sees the JPEG and the candidate's correction of it, (candidate - JPEG) x
+    `residual_scale`: what tells a photo from a restoration is a few grey levels of detail
+    (~0.02 in [-1, 1]).  Fed the candidate itself (`residual_scale=None`, how the shipped
+    `small-postgan`'s critic was built) it stayed near chance (loss 0.69); this one reached
+    95 % of held-out patches in 300 steps (g-small.md).
+    """
     jpeg = keras.Input((None, None, 3), name="jpeg")
     cand = keras.Input((None, None, 3), name="candidate")
-    x = layers.Concatenate()([jpeg, cand])
+    seen = cand
+    if residual_scale:
+        seen = layers.Rescaling(residual_scale)(layers.Subtract()([cand, jpeg]))
+    x = layers.Concatenate()([jpeg, seen])
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 4, strides=2, padding="same", use_bias=i == 0)(x)
         if i > 0:

@@ -100,3 +100,28 @@ def test_psnr_b_equals_psnr_without_block_boundary_excess(img):
     for name, test in tests.items():
         assert metrics.psnr_b(ref, test) == pytest.approx(metrics.psnr(ref, test), abs=1e-4), name
         assert metrics.psnr_b(img, test) == pytest.approx(luma_psnr(img, test), abs=1e-4), name
+
+
+# --- detail -------------------------------------------------------------------------------
+
+def test_detail_of_the_reference_itself_is_100(img):
+    assert metrics.detail(img, img) == pytest.approx(100.0)
+
+
+def test_detail_falls_with_compression_and_blur(img):
+    from PIL import Image, ImageFilter
+    blurred = np.asarray(Image.fromarray(img).filter(ImageFilter.GaussianBlur(1.5)))
+    q90, q10 = (metrics.detail(img, jpeg.compress(img, q)) for q in (90, 10))
+    assert 100 > q90 > q10 > 0
+    assert metrics.detail(img, blurred) < 50
+
+
+def test_detail_counts_added_grain_above_100(img):
+    noisy = np.clip(img + np.random.default_rng(0).normal(0, 8, img.shape), 0, 255).astype(np.uint8)
+    assert metrics.detail(img, noisy) > 100
+
+
+def test_detail_ignores_brightness():
+    # a brightness change moves only the DC coefficients: the fine detail is all still there
+    img = pattern(96, 128, seed=4) // 2 + 60
+    assert metrics.detail(img, img + 30) == pytest.approx(100.0, abs=0.01)

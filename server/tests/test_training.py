@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -194,6 +195,20 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     run("--phase", "critic", "--steps", "1")
     assert (work / "critic.keras").is_file()
     assert state("critic")["step"] == 1
+
+    def looks_at_correction(path):
+        kinds = {type(l).__name__ for l in keras.saving.load_model(path, compile=False).layers}
+        return "Subtract" in kinds
+
+    # the critic looks at the candidate's correction of the JPEG; --critic-scale 0 builds the
+    # shipped small-postgan's critic, fed the candidate itself
+    assert looks_at_correction(work / "critic.keras")
+    plain = tmp_path / "plain-critic"
+    plain.mkdir()
+    shutil.copy(work / "pregan.keras", plain)
+    script.main(base[:2] + ["--work", str(plain)] + base[4:]
+                + ["--phase", "critic", "--steps", "1", "--critic-scale", "0"])
+    assert not looks_at_correction(plain / "critic.keras")
 
     # 3. GAN: a checkpoint per --eval-every, the latest generator and critic
     run("--phase", "gan", "--steps", "2", "--eval-every", "1")
