@@ -117,7 +117,7 @@ def critic(filters: tuple[int, ...] = (64, 128, 256), residual_scale: float | No
     `residual_scale`: what tells a photo from a restoration is a few grey levels of detail
     (~0.02 in [-1, 1]).  Fed the candidate itself (`residual_scale=None`, how the shipped
     `small-postgan`'s critic was built) it stayed near chance (loss 0.69); this one reached
-    95 % of held-out patches in 300 steps (g-small.md).
+    95 % of the patches of new crops right after 300 steps (g-small.md).
     """
     jpeg = keras.Input((None, None, 3), name="jpeg")
     cand = keras.Input((None, None, 3), name="candidate")

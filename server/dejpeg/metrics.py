@@ -1,9 +1,9 @@
-"""Image quality metrics for evaluation: PSNR, SSIM, PSNR-B (uint8 RGB arrays)."""
+"""Image quality metrics for evaluation: PSNR, SSIM, PSNR-B and detail (uint8 RGB arrays)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .features import luma
+from .features import block_dct, luma
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -51,7 +51,6 @@ def detail(reference: np.ndarray, test: np.ndarray, band: int = 4) -> float:
     as the reference, above 100 more (noise or exaggerated texture).  It says nothing about
     whether the detail is the right one; PSNR and SSIM do.
     """
-    from .features import block_dct
     h, w = (min(a, b) // 8 * 8 for a, b in zip(reference.shape[:2], test.shape[:2]))
     high = (np.add.outer(np.arange(8), np.arange(8)) >= band).ravel()
     energy = [float((block_dct(luma(x)[:h, :w])[..., high] ** 2).sum()) for x in (reference, test)]

@@ -206,8 +206,8 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     plain = tmp_path / "plain-critic"
     plain.mkdir()
     shutil.copy(work / "pregan.keras", plain)
-    script.main(base[:2] + ["--work", str(plain)] + base[4:]
-                + ["--phase", "critic", "--steps", "1", "--critic-scale", "0"])
+    script.main(["--corpus", str(corpus), "--work", str(plain), "--crop", "32", "--batch", "2",
+                 "--val-crops", "2", "--phase", "critic", "--steps", "1", "--critic-scale", "0"])
     assert not looks_at_correction(plain / "critic.keras")
 
     # 3. GAN: a checkpoint per --eval-every, the latest generator and critic
