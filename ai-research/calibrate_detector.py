@@ -24,16 +24,20 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from dejpeg import data, registry
-from dejpeg.detector import CALIBRATION_FEATURES, Detector, aggregate, calibration_features
+from dejpeg import data, quality, registry
+from dejpeg.archs import CLASSES
+from dejpeg.detector import (CALIBRATION_FEATURES, Detector, aggregate, calibration_features,
+                             second_grid_decisive)
 
 HERE = Path(__file__).parent
 
 
 def samples(det: Detector, pictures, n: int, seed: int):
-    """(calibration features (n, 6), CNN mean probabilities (n, 3), labels (n,))."""
+    """(calibration features (n, 6), CNN mean probabilities (n, 3), labels (n,), whether each
+    of the two tests for a first compression was decisive (n, 2): the same grid's histograms,
+    another grid)."""
     rng = np.random.default_rng(seed)
-    feats, probs, labels = [], [], []
+    feats, probs, labels, found = [], [], [], []
     for i in range(n):
         pic = pictures[i % len(pictures)]
         img = data.random_crop(pic, int(rng.integers(256, 1025)), rng)
@@ -43,7 +47,9 @@ def samples(det: Detector, pictures, n: int, seed: int):
         probs.append(p)
         feats.append(calibration_features(p, ev.grid_evidence, ev.table_fit))
         labels.append(case.label)
-    return np.array(feats), np.array(probs), np.array(labels)
+        found.append((ev.double_quantisation >= quality.DQ_DECISIVE,
+                      second_grid_decisive(ev.second_grid, ev.quality, ev.low_step)))
+    return np.array(feats), np.array(probs), np.array(labels), np.array(found)
 
 
 def fit_softmax(x: np.ndarray, y: np.ndarray, classes: int = 3, l2: float = 1e-3) -> np.ndarray:
@@ -96,11 +102,13 @@ def main(argv=None):
     entry = next(e for e in catalog["models"] if e["kind"] == "detector")
     det = registry.load_detector(models, entry, calibrated=False)
     t = time.time()
-    x, probs, labels = samples(det, data.load_images(Path(args.corpus) / "train"),
+    x, probs, labels, found = samples(det, data.load_images(Path(args.corpus) / "train"),
                                args.samples, seed=7)
     w = fit_softmax(x, labels)
     before = probs.argmax(axis=1)
     after = (x @ w).argmax(axis=1)      # `calibrate` is the softmax of features @ weights
+    served = np.where(found.any(axis=1) & (after != 0), 2, after)   # `double_compression_found`
+    rate = lambda col, label: round(100 * float(found[labels == label, col].mean()), 2)
     result = {
         "weights": [[round(float(v), 5) for v in row] for row in w],
         "features": list(CALIBRATION_FEATURES),
@@ -109,6 +117,9 @@ def main(argv=None):
         "binary_acc_balanced_calibrated": round(balanced_binary_accuracy(after == 0, labels), 2),
         "three_class_acc_cnn": round(100 * float(np.mean(before == labels)), 2),
         "three_class_acc_calibrated": round(100 * float(np.mean(after == labels)), 2),
+        "three_class_acc_served": round(100 * float(np.mean(served == labels)), 2),
+        "double_quantisation_decisive_pct": {c: rate(0, i) for i, c in enumerate(CLASSES)},
+        "second_grid_decisive_pct": {c: rate(1, i) for i, c in enumerate(CLASSES)},
         "table_fit_uncompressed_p95": round(float(np.percentile(x[labels == 0, 4], 95)), 3),
         "table_fit_compressed_p05": round(float(np.percentile(x[labels > 0, 4], 5)), 3),
         "seconds": round(time.time() - t, 1),
@@ -129,6 +140,12 @@ def main(argv=None):
              f"| compressed-vs-not, calibrated (balanced %, same samples) | {result['binary_acc_balanced_calibrated']:.2f} |",
              f"| three classes, CNN mean alone (%) | {result['three_class_acc_cnn']:.2f} |",
              f"| three classes, calibrated (%) | {result['three_class_acc_calibrated']:.2f} |",
+             f"| three classes, calibrated, then the two tests for a first compression (as served, %) "
+             f"| {result['three_class_acc_served']:.2f} |",
+             "| same-grid histogram test decisive, % of uncompressed / single / double | "
+             + " / ".join(f"{v:.2f}" for v in result["double_quantisation_decisive_pct"].values()) + " |",
+             "| second-grid test decisive, % of uncompressed / single / double | "
+             + " / ".join(f"{v:.2f}" for v in result["second_grid_decisive_pct"].values()) + " |",
              f"| table fit, 95th percentile of uncompressed samples | {result['table_fit_uncompressed_p95']} |",
              f"| table fit, 5th percentile of compressed samples | {result['table_fit_compressed_p05']} |",
              "", "Weights (rows: features; columns: uncompressed, single, double):", "",

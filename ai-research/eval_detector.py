@@ -62,7 +62,7 @@ def main(argv=None):
     t0 = time.time()
     for case in cases():
         blocks_ok = blocks_n = img_ok = cnn_ok = mode_ok = bin_ok = cnn_bin_ok = bin_blocks_ok = 0
-        q_err = []
+        q_err, decisive, shifted, first_err = [], 0, 0, []
         for im in imgs:
             x = case.apply(im)
             r = det.detect(x)
@@ -79,6 +79,11 @@ def main(argv=None):
             mode_ok += int(np.bincount(arg, minlength=3).argmax()) == case.label
             bin_ok += (verdict > 0) == (case.label > 0)
             cnn_bin_ok += (cnn_verdict > 0) == (case.label > 0)
+            shifted += r["second_grid"]["decisive"]
+            if r["double_quantization"]["decisive"]:
+                decisive += 1
+                if case.kind == "double" and r["double_quantization"]["first_quality"]:
+                    first_err.append(abs(r["double_quantization"]["first_quality"] - case.q1))
             if case.kind != "uncompressed":
                 # detect estimated it when it found compression; else estimate here
                 est = (r["quality"]["estimate"] if r["quality"]
@@ -95,12 +100,17 @@ def main(argv=None):
                      "binary_block_acc": 100 * bin_blocks_ok / blocks_n,
                      "qf_mae": float(np.mean(q_err)) if q_err else None,
                      "qf_exact_pct": 100 * float(np.mean(np.array(q_err) == 0)) if q_err else None,
+                     "dq_decisive_pct": 100 * decisive / n,
+                     "second_grid_decisive_pct": 100 * shifted / n,
+                     "first_qf_mae": float(np.mean(first_err)) if first_err else None,
                      "seed_block_acc": SEED_BLOCK_ACC.get(case.name)})
         r = rows[-1]
         print(f"{r['case']:32s} block {r['block_acc']:5.1f}  image {r['image_acc']:5.1f} "
               f"(CNN {r['image_acc_cnn']:5.1f}, mode {r['image_acc_mode']:5.1f})  "
               f"binary {r['binary_image_acc']:5.1f} (CNN {r['binary_image_acc_cnn']:5.1f})  "
-              f"QF MAE {r['qf_mae'] if r['qf_mae'] is None else round(r['qf_mae'], 1)}", flush=True)
+              f"QF MAE {r['qf_mae'] if r['qf_mae'] is None else round(r['qf_mae'], 1)}  "
+              f"DQ decisive {r['dq_decisive_pct']:5.1f}  2nd grid {r['second_grid_decisive_pct']:5.1f}",
+              flush=True)
 
     def avg(key, sel):
         vals = [r[key] * r["blocks" if "block" in key else "images"] for r in sel]
@@ -117,6 +127,12 @@ def main(argv=None):
         "three_class_image_acc": avg("image_acc", rows),
         "three_class_image_acc_cnn": avg("image_acc_cnn", rows),
         "three_class_block_acc": avg("block_acc", rows),
+        "dq_decisive_on_singles_pct": avg("dq_decisive_pct", [r for r in rows if r["case"].startswith("single")]),
+        "dq_decisive_on_doubles_pct": avg("dq_decisive_pct", [r for r in rows if r["case"].startswith("double")]),
+        "second_grid_decisive_on_singles_pct": avg("second_grid_decisive_pct",
+                                                   [r for r in rows if r["case"].startswith("single")]),
+        "second_grid_decisive_on_doubles_pct": avg("second_grid_decisive_pct",
+                                                   [r for r in rows if r["case"].startswith("double")]),
         "qf_mae_pixels": float(np.mean([r["qf_mae"] for r in rows if r["qf_mae"] is not None])),
         "seconds": round(time.time() - t0, 1),
         "views": len(imgs), "pictures": len(pictures),
@@ -130,18 +146,24 @@ def main(argv=None):
         "at most 1024x1024; every case applied to every view with Pillow (4:2:0). "
         "\"shifted\": 3 px cropped left, 5 top after the last compression (grid found by search); "
         "\"recrop\": cropped between the two compressions (grids not aligned).", "",
+        "\"DQ test decisive\": the double-quantisation test (`quality.double_quantisation`) "
+        "called the picture double; \"first QF\": its estimate of the first quality, against "
+        "the truth, on the doubles where it was decisive; \"second grid decisive\": the "
+        "periodicity of another 8x8 grid (`features.second_grid`, after a light last pass) "
+        "called it double.  Either makes the verdict double.", "",
         "\"image acc\" is the served verdict; \"CNN mean\" the argmax of the mean block "
         "probabilities without the calibration; \"seed's mode\" the most frequent block argmax.", "",
         "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "
         "| image acc, seed's mode % | compressed-vs-not (image) % | same, CNN mean % "
-        "| QF from pixels: MAE | exact % |",
-        "|---|---|---|---|---|---|---|---|---|---|---|"]
+        "| QF from pixels: MAE | exact % | DQ test decisive % | first QF: MAE | second grid decisive % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda v, d=1: "" if v is None else f"{v:.{d}f}"
         lines.append(f"| {r['case']} | {r['blocks']} | {f(r['block_acc'])} | {f(r['seed_block_acc'])} | "
                      f"{f(r['image_acc'])} | {f(r['image_acc_cnn'])} | {f(r['image_acc_mode'])} | "
                      f"{f(r['binary_image_acc'])} | {f(r['binary_image_acc_cnn'])} | "
-                     f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} |")
+                     f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} | {f(r['dq_decisive_pct'])} | "
+                     f"{f(r['first_qf_mae'])} | {f(r['second_grid_decisive_pct'])} |")
     lines += ["", "Summary: " + ", ".join(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}"
                                           for k, v in summary.items()), "",
               "Compressed-vs-not is balanced: the mean of the accuracy on compressed cases and on "

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
 import { artifact, makePicture, pngSize } from './helpers';
 
@@ -149,6 +150,21 @@ test('an uncompressed picture without force: verdict, and "Restore anyway" when 
   }
   await expect(page.getByRole('link', { name: 'Download' })).toHaveAttribute('download', 'e2e-clean-dejpeg.png');
   await page.screenshot({ path: artifact('06-clean-restored.png'), fullPage: true });
+});
+
+test('a twice-compressed demo photo: double, with the first compression\'s quality', async ({ page }) => {
+  await openHome(page);
+  // demo/DQF5070: a validation photo saved at QF 50, then at QF 70 on the same grid.
+  await page
+    .getByLabel('Upload an image', { exact: true })
+    .setInputFiles(fileURLToPath(new URL('../../demo/DQF5070/photo1.jpg', import.meta.url)));
+  await page.getByRole('button', { name: 'Detect and restore' }).click();
+  await expect(page.getByRole('heading', { name: 'Double compression detected' })).toBeVisible();
+  const first = page.locator('.details div', { hasText: 'First compression' });
+  await expect(first).toBeVisible();
+  await expect(first).toContainText(/≈ (49|50|51)/);
+  await waitForImage(page, 'Restored');
+  await page.screenshot({ path: artifact('11-double-first-quality.png'), fullPage: true });
 });
 
 test('a file that is not an image shows an alert, and so does one the server cannot decode', async ({ page }) => {

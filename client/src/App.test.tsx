@@ -57,6 +57,11 @@ describe('home page', () => {
     expect(screen.getByText('0.234')).toBeTruthy(); // grid evidence
     expect(screen.getByText(/a JPEG grid stands out clearly/)).toBeTruthy();
     expect(screen.getByText(/the picture was probably cropped/)).toBeTruthy(); // grid (3, 5)
+    expect(screen.getByText('First compression')).toBeTruthy(); // the double-quantization test
+    expect(screen.getByText('≈ 20')).toBeTruthy();
+    expect(screen.getByText('0.61')).toBeTruthy();
+    expect(screen.getByText('Earlier grid')).toBeTruthy(); // the second-grid test
+    expect(screen.getByText(/cropped between the two/)).toBeTruthy();
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
@@ -81,6 +86,8 @@ describe('home page', () => {
     );
     expect(screen.queryByAltText('Restored')).toBeNull();
     expect(screen.queryByRole('link', { name: 'Download' })).toBeNull();
+    expect(screen.queryByText('First compression')).toBeNull(); // no double-quantization finding
+    expect(screen.queryByText('Earlier grid')).toBeNull();
 
     await user.click(screen.getByRole('button', { name: 'Restore anyway' }));
     await screen.findByAltText('Restored');

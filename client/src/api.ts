@@ -15,6 +15,15 @@ export interface Block {
 export interface Quality {
   estimate: number | null;
   source: string | null;
+  /** IJG quality of the first of two compressions, when the double-quantization test found it. */
+  first_estimate?: number;
+}
+
+/** The histogram test for a first compression on the same 8×8 grid (decisive from 0.2). */
+export interface DoubleQuantization {
+  evidence: number;
+  decisive: boolean;
+  first_quality: number | null;
 }
 
 export interface ImageInfo {
@@ -36,6 +45,9 @@ export interface RestoreResult {
   /** Offset of the 8×8 JPEG grid the detector found (a crop moves it), and how strongly
    * that grid stands out (about 0.005 for a never-compressed picture, 0.1–0.4 for a JPEG). */
   grid?: { dx: number; dy: number; evidence?: number };
+  double_quantization?: DoubleQuantization;
+  /** The strongest other 8×8 grid: a first compression before a crop, when decisive. */
+  second_grid?: { dx: number; dy: number; evidence: number; decisive: boolean };
   restored: boolean;
   model?: string;
   /** Share of the network's output used (0 to 1); null when not restored. */

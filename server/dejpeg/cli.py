@@ -107,10 +107,10 @@ def cmd_detect(args, config: Config) -> int:
 
 
 def _print_row(r: dict, first: bool) -> None:
-    fmt = "{:<32} {:<13} {:>7} {:>7} {:>7}  {:<14} {:>6} {:>8}"
+    fmt = "{:<32} {:<13} {:>7} {:>7} {:>7}  {:<14} {:>5} {:>6} {:>8}"
     if first:
-        print(fmt.format("file", "verdict", "uncomp", "single", "double", "quality", "blocks",
-                         "time"))
+        print(fmt.format("file", "verdict", "uncomp", "single", "double", "quality", "first",
+                         "blocks", "time"))
     name = r["file"] if len(r["file"]) <= 32 else "…" + r["file"][-31:]
     if "error" in r:
         print(f"{name:<32} error: {r['error']}")
@@ -119,8 +119,10 @@ def _print_row(r: dict, first: bool) -> None:
     quality = "-"
     if q:
         quality = f"{q['estimate']} ({'table' if q['source'] == 'quantization-table' else 'pixels'})"
+    first_q = (q or {}).get("first_estimate")      # a first compression's quality, when found
     print(fmt.format(name, r["verdict"], f"{p['uncompressed']:.3f}", f"{p['single']:.3f}",
-                     f"{p['double']:.3f}", quality, len(r["blocks"]),
+                     f"{p['double']:.3f}", quality, "-" if first_q is None else first_q,
+                     len(r["blocks"]),
                      f"{r['timings']['total_s']:.2f} s"))
 
 

@@ -185,18 +185,62 @@ def busiest_window(image: np.ndarray, side: int, candidates: int = 3) -> tuple[i
     return best
 
 
-def grid_scores(image: np.ndarray, region: int = 256) -> tuple[np.ndarray, tuple[int, int]]:
-    """Scores of the 64 candidate 8x8 grids on a region of the image: ((8, 8) map by (sy, sx),
-    (x0, y0) of the region).  A grid's score is the share of its AC DCT coefficients that are
-    near zero (|c| < 0.5): on the grid the encoder used, the quantiser has set many of them to
-    exactly zero, off the grid they spread out.  The candidate (sy, sx) is the grid through
-    (x0 + sx, y0 + sy).  The region is the `busiest_window`.  An all-equal map when the image
-    is under 16 pixels a side."""
+# lattice steps the periodicity of a grid is tried with, and the low frequencies it reads
+# (row-major (u, v): (0,1), (1,0), (1,1), (0,2), (2,0)); steps from 4 so the tolerance is 1
+PERIOD_STEPS = np.arange(4, 41)
+PERIOD_FREQUENCIES = (1, 8, 9, 2, 16)
+_PERIOD_BIN = 0.25          # histogram resolution of |coefficient| for the periodicity
+_PERIOD_TOP = 256.0         # |coefficient| above this is left out
+
+
+def _periodicity(coefs: np.ndarray) -> np.ndarray:
+    """For coefficient sets (S, n) -> (S,): how much more often than chance the clearly
+    non-zero values (|c| > 1.5) lie within 1 of a multiple of some step in PERIOD_STEPS (the
+    best step's share minus its chance 2 / step), from a histogram of |c| in quarter units."""
+    mag = np.abs(coefs)
+    keep = (mag > 1.5) & (mag < _PERIOD_TOP - 2)
+    nbins = int(_PERIOD_TOP / _PERIOD_BIN)
+    rows = np.broadcast_to(np.arange(len(coefs))[:, None], mag.shape)[keep]
+    idx = (mag[keep] / _PERIOD_BIN).astype(np.int64)
+    hist = np.bincount(rows * nbins + idx, minlength=len(coefs) * nbins).reshape(len(coefs), nbins)
+    cum = np.concatenate([np.zeros((len(coefs), 1)), np.cumsum(hist, axis=1)], axis=1)
+    n = np.maximum(keep.sum(axis=1), 1)
+    best = np.full(len(coefs), -1.0)
+    for q in PERIOD_STEPS:
+        centres = np.arange(q, _PERIOD_TOP - 2, q)
+        lo = ((centres - 1) / _PERIOD_BIN).astype(np.int64)
+        hi = ((centres + 1) / _PERIOD_BIN).astype(np.int64)
+        share = (cum[:, hi] - cum[:, lo]).sum(axis=1) / n
+        best = np.maximum(best, share - 2.0 / q)
+    return np.where(keep.sum(axis=1) >= 30, best, 0.0)
+
+
+@dataclass(frozen=True)
+class GridScan:
+    """The 64 candidate 8x8 grids of a window of the picture, two ways.  Maps are (8, 8),
+    indexed (sy, sx): the grid through (x0 + sx, y0 + sy) of the window at `origin`."""
+    zero_share: np.ndarray      # share of AC coefficients near zero (|c| < 0.5)
+    periodicity: np.ndarray     # `_periodicity` of the PERIOD_FREQUENCIES, averaged
+    origin: tuple[int, int]     # (x0, y0)
+
+    def offset(self, sy: int, sx: int) -> tuple[int, int]:
+        """The (dx, dy) grid offset in the picture of map entry (sy, sx)."""
+        return int((self.origin[0] + sx) % 8), int((self.origin[1] + sy) % 8)
+
+
+def grid_scan(image: np.ndarray, region: int = 256) -> GridScan:
+    """Score the 64 candidate grids on a region of the image (the `busiest_window`).
+
+    zero_share: on the grid the encoder used, the quantiser has set many AC coefficients to
+    exactly zero, off the grid they spread out.  periodicity: on a grid some compression used,
+    the low-frequency coefficients sit on multiples of its quantisers, even after a later,
+    light compression on another grid has moved them by a step or so (a picture cropped
+    between two compressions).  All-equal maps when the image is under 16 pixels a side."""
     h, w = image.shape[:2]
     side_y = min(region, ((h - 8) // 8) * 8)
     side_x = min(region, ((w - 8) // 8) * 8)
     if side_y < 8 or side_x < 8:
-        return np.zeros((8, 8)), (0, 0)
+        return GridScan(np.zeros((8, 8)), np.zeros((8, 8)), (0, 0))
     if side_x == side_y == region:     # room to choose: the busiest window
         x0, y0 = busiest_window(image[:h - 8, :w - 8], region)
     else:
@@ -204,6 +248,7 @@ def grid_scores(image: np.ndarray, region: int = 256) -> tuple[np.ndarray, tuple
     area = luma(image[y0:y0 + side_y + 8, x0:x0 + side_x + 8]).astype(np.float64)
     ny, nx = side_y // 8, side_x // 8
     score = np.empty((8, 8))
+    low = np.empty((8, 8, ny * nx, len(PERIOD_FREQUENCIES)))
     # the 2-D DCT is separable: the 1-D DCT of the 8-pixel runs along x once per sx, then
     # along y once per sy (4-5x faster than a 2-D DCT of each of the 64 shifted crops)
     runs = np.lib.stride_tricks.sliding_window_view(area, 8, axis=1)
@@ -214,24 +259,51 @@ def grid_scores(image: np.ndarray, region: int = 256) -> tuple[np.ndarray, tuple
             coef = np.einsum("ui,ajvi->ajuv", _D, cols[sy:sy + side_y:8], optimize=True)
             near_zero = np.abs(coef) < 0.5
             score[sy, sx] = (near_zero.sum() - near_zero[..., 0, 0].sum()) / (ny * nx * 63)
-    return score, (x0, y0)
+            low[sy, sx] = coef.reshape(ny * nx, 64)[:, PERIOD_FREQUENCIES]
+    per = _periodicity(low.transpose(0, 1, 3, 2).reshape(64 * len(PERIOD_FREQUENCIES), ny * nx))
+    return GridScan(score, per.reshape(8, 8, len(PERIOD_FREQUENCIES)).mean(axis=2), (x0, y0))
 
 
-def grid_search(image: np.ndarray, region: int = 256) -> tuple[tuple[int, int], float]:
-    """Find the 8x8 JPEG grid of a (possibly cropped) image: ((dx, dy) in 0..7, evidence).
+def grid_scores(image: np.ndarray, region: int = 256) -> tuple[np.ndarray, tuple[int, int]]:
+    """The zero-share map of `grid_scan` and the window's (x0, y0)."""
+    scan = grid_scan(image, region)
+    return scan.zero_share, scan.origin
 
-    The evidence is the best score of `grid_scores` minus the median one: about 0.005 for a
+
+def locate_grid(scan: GridScan) -> tuple[tuple[int, int], float]:
+    """The JPEG grid of a scan: ((dx, dy) in 0..7, evidence).
+
+    The evidence is the best zero share minus the median one: about 0.005 for a
     never-compressed picture (up to ~0.05 on some renders), typically 0.1-0.4 for a JPEG (as
     ai-research/results/detector_calibration.md recorded them at commit 0e881b9, on a central
     window).  Without evidence (under GRID_MIN_EVIDENCE) the offset is (0, 0).
     """
-    score, (x0, y0) = grid_scores(image, region)
+    score = scan.zero_share
     evidence = float(score.max() - np.median(score))
     if evidence < GRID_MIN_EVIDENCE:
         return (0, 0), evidence
-    # the crop origin is (x0 + sx, y0 + sy); the grid offset is that position mod 8
     sy, sx = np.unravel_index(np.argmax(score), score.shape)
-    return (int((x0 + sx) % 8), int((y0 + sy) % 8)), evidence
+    return scan.offset(sy, sx), evidence
+
+
+def grid_search(image: np.ndarray, region: int = 256) -> tuple[tuple[int, int], float]:
+    """Find the 8x8 JPEG grid of a (possibly cropped) image: `locate_grid` of `grid_scan`."""
+    return locate_grid(grid_scan(image, region))
+
+
+def second_grid(scan: GridScan, last: tuple[int, int]) -> tuple[float, tuple[int, int]]:
+    """The strongest sign of an earlier compression on another grid than `last` (dx, dy):
+    (evidence, its offset).  Among the 49 grids that differ from `last` in both directions
+    (those sharing a row or column with it are partly aligned with it and partly periodic
+    for that reason alone), the best periodicity minus their median.  A first compression
+    shows through a light last one (steps of 2-3) only; a heavier last pass wipes it out."""
+    per = scan.periodicity
+    ys, xs = np.mgrid[0:8, 0:8]
+    offsets = [scan.offset(sy, sx) for sy, sx in zip(ys.ravel(), xs.ravel())]
+    apart = np.array([o[0] != last[0] and o[1] != last[1] for o in offsets])
+    values = per.ravel()[apart]
+    best = int(np.argmax(values))
+    return float(values[best] - np.median(values)), [o for o, a in zip(offsets, apart) if a][best]
 
 
 def grid_offset(image: np.ndarray, region: int = 256) -> tuple[int, int]:

@@ -97,3 +97,18 @@ def test_restore_strength(tiny_models_dir, tmp_path, capsys):
         with pytest.raises(SystemExit) as exit_:
             main(base + ["--strength", bad])
         assert exit_.value.code == 2 and "strength" in capsys.readouterr().err
+
+
+def test_detect_table_names_a_first_compression(tiny_models_dir, tmp_path, capsys):
+    """A JPEG file saved at QF 70 from a QF 30 one: the histograms show the first pass, and
+    the table's "first" column gives its quality (the untrained CNN's verdict aside)."""
+    from skimage.data import astronaut
+    from dejpeg.jpeg import compress
+    (tmp_path / "twice.jpg").write_bytes(images.jpeg(compress(astronaut(), 30), 70))
+    (tmp_path / "once.jpg").write_bytes(images.jpeg(astronaut(), 70))
+    assert main(["detect", "--models-dir", str(tiny_models_dir),
+                 str(tmp_path / "twice.jpg"), str(tmp_path / "once.jpg")]) == 0
+    header, twice, once = capsys.readouterr().out.splitlines()
+    column = header.split().index("first")
+    assert twice.split()[column + 1] == "30"       # "70 (table)" takes two words
+    assert once.split()[column + 1] == "-"

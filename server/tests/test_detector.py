@@ -14,7 +14,8 @@ from dejpeg.detector import Detector, aggregate
 from dejpeg.errors import UnusableImage
 from images import pattern
 
-KEYS = {"verdict", "probabilities", "pixel_probabilities", "blocks", "grid", "quality", "model"}
+KEYS = {"verdict", "probabilities", "pixel_probabilities", "blocks", "grid", "quality", "model",
+        "double_quantization", "second_grid"}
 BLOCK_KEYS = {"x", "y", "size", "width", "height", "tiled", "verdict", "probabilities"}
 
 
@@ -61,6 +62,13 @@ def check_result(r: dict, h: int, w: int):
     assert 0 <= r["grid"]["dx"] <= 7 and 0 <= r["grid"]["dy"] <= 7
     for b in r["blocks"]:       # blocks sit on the grid found
         assert (b["x"] - r["grid"]["dx"]) % 8 == 0 and (b["y"] - r["grid"]["dy"]) % 8 == 0
+    dq, second = r["double_quantization"], r["second_grid"]
+    assert set(dq) == {"evidence", "decisive", "first_quality"} and dq["evidence"] >= 0
+    assert set(second) == {"dx", "dy", "evidence", "decisive"}
+    assert 0 <= second["dx"] <= 7 and 0 <= second["dy"] <= 7
+    assert second["dx"] != r["grid"]["dx"] and second["dy"] != r["grid"]["dy"]
+    if dq["decisive"] or second["decisive"]:     # they tell single from double only
+        assert r["verdict"] in ("double", "uncompressed")
 
 
 @pytest.mark.parametrize("h,w", [(8, 8), (40, 56), (300, 300), (270, 530), (600, 900)])
@@ -209,3 +217,55 @@ def test_calibration_in_detect_uses_the_pixel_statistics():
     ev = calibrated.blocks_and_evidence(comp)
     assert ev.quality == 50 and ev.table_fit > 0.3
     assert abs(calibrated.blocks_and_evidence(clean).table_fit) < 0.1
+
+
+def test_a_first_compression_found_makes_the_verdict_double():
+    from dejpeg.detector import double_compression_found
+    p = np.array([0.1, 0.7, 0.2])
+    np.testing.assert_array_equal(double_compression_found(p, False), p)
+    np.testing.assert_allclose(double_compression_found(p, True), [0.1, 0, 0.9])
+    clean = np.array([0.6, 0.3, 0.1])                  # called uncompressed: the tests do not speak
+    np.testing.assert_array_equal(double_compression_found(clean, True), clean)
+
+
+def test_second_grid_is_decisive_only_after_a_light_last_pass():
+    from dejpeg.detector import SECOND_GRID_DECISIVE, second_grid_decisive
+    assert second_grid_decisive(SECOND_GRID_DECISIVE, 90, 3)
+    assert not second_grid_decisive(SECOND_GRID_DECISIVE / 2, 90, 3)
+    assert not second_grid_decisive(0.4, 80, 4)     # a heavier last pass: its own grid explains it
+    assert not second_grid_decisive(0.4, None, 3)
+    assert not second_grid_decisive(0.4, 94, 20)    # steps of 20 read: no QF 94, whatever estimated
+    assert not second_grid_decisive(0.4, 94, 0)     # nothing read
+
+
+def test_detect_finds_a_crop_between_two_compressions():
+    """Cropped by (4, 2) between QF 60 and QF 92: the CNN (here sure of "single") cannot
+    see it, the first grid's periodicity can, and is reported at its offset; a QF 92 single
+    cropped the same way has no second grid."""
+    from skimage.data import astronaut
+    det = Detector(Fixed([0.05, 0.9, 0.05]), "fixed")
+    r = det.detect(jpeg.compress_double(astronaut(), 60, 92, (4, 2)))
+    assert r["verdict"] == "double" and r["second_grid"]["decisive"]
+    # the first grid: the old origin is 4 px left of the new one, 2 px above
+    assert (r["second_grid"]["dx"], r["second_grid"]["dy"]) == (4, 6)
+    r = det.detect(jpeg.compress(astronaut(), 92)[2:, 4:])
+    assert r["verdict"] == "single" and not r["second_grid"]["decisive"]
+    assert r["second_grid"]["evidence"] < 0.03
+
+
+def test_detect_reports_a_first_compression_the_cnn_missed():
+    """A CNN sure of "single" is overruled by the histograms of a 30-then-70 double, and the
+    first quality is reported; a single 70 keeps the CNN's word and reports no first pass."""
+    from skimage.data import astronaut
+    det = Detector(Fixed([0.05, 0.9, 0.05]), "fixed")
+    r = det.detect(jpeg.compress_double(astronaut(), 30, 70, (0, 0)))
+    assert r["verdict"] == "double" and r["probabilities"]["double"] == pytest.approx(0.95)
+    assert r["quality"]["estimate"] == 70 and abs(r["quality"]["first_estimate"] - 30) <= 1
+    assert r["double_quantization"]["decisive"] and r["double_quantization"]["evidence"] > 0.3
+    r = det.detect(jpeg.compress(astronaut(), 70))
+    assert r["verdict"] == "single" and "first_estimate" not in r["quality"]
+    assert r["double_quantization"] == {"evidence": r["double_quantization"]["evidence"],
+                                        "decisive": False, "first_quality": None}
+    # the file's own tables: still the first quality from the pixels
+    r = det.detect(jpeg.compress_double(astronaut(), 30, 70, (0, 0)), jpeg_quality=70)
+    assert r["quality"]["source"] == "quantization-table" and abs(r["quality"]["first_estimate"] - 30) <= 1

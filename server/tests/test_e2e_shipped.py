@@ -129,3 +129,25 @@ def test_lighter_compression_is_improved_not_damaged(server, quality, least_gain
     assert gains["auto"] > gains["1"] and gains["auto"] >= least_gain, gains
     if quality >= 80:
         assert gains["1"] < 0, gains
+
+
+def test_a_first_compression_is_found_and_its_quality_given(server):
+    """demo/DQF5070: QF 50 then QF 70 on the same grid; the CNN alone calls such pictures
+    double only sometimes, the histograms of the coefficients always, with the first quality."""
+    data = (Path(__file__).parents[2] / "demo/DQF5070/photo1.jpg").read_bytes()
+    body = detect(server, data, "photo1.jpg")
+    assert body["verdict"] == "double"
+    assert body["quality"]["estimate"] == 70 and body["quality"]["source"] == "quantization-table"
+    assert abs(body["quality"]["first_estimate"] - 50) <= 1
+    assert body["double_quantization"]["decisive"]
+
+
+def test_a_crop_between_two_compressions_is_found(server):
+    """QF 70, cropped by (4, 2), then QF 92: the first grid shows through the light last
+    pass at its own offset; the same picture compressed once at QF 92 shows no second grid."""
+    body = detect(server, images.jpeg(compress(ORIGINAL, 70)[2:, 4:], 92))
+    assert body["verdict"] == "double" and body["second_grid"]["decisive"]
+    assert (body["second_grid"]["dx"], body["second_grid"]["dy"]) == (4, 6)
+    single = detect(server, images.jpeg(ORIGINAL[2:, 4:], 92))
+    assert not single["second_grid"]["decisive"] and single["second_grid"]["evidence"] < 0.03
+    assert not single["double_quantization"]["decisive"]

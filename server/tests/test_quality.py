@@ -70,3 +70,60 @@ def test_table_fit_tells_a_jpeg_from_a_clean_picture(q):
     shifted = quality.grid_coefficients(comp, (3, 5))
     assert quality.table_fit(shifted, q) < quality.table_fit(ac, q) / 2
     assert quality.table_fit(None, q) == 0.0 and quality.table_fit(ac, None) == 0.0
+
+
+def test_lattice_count_counts_blurred_multiples_below_x():
+    step = np.array([10.0])
+    assert quality._lattice_count(np.array([25.0]), step, 0.5)[0] == pytest.approx(3.0)   # 0, 10, 20
+    assert quality._lattice_count(np.array([10.0]), step, 0.5)[0] == pytest.approx(1.5)   # 10 is half below
+    assert quality._lattice_count(np.array([0.0]), step, 0.5)[0] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("first,last", [(30, 70), (50, 80), (60, 85)])
+def test_double_quantisation_finds_a_heavier_first_pass(first, last):
+    """The first compression's quantiser multiples survive a lighter second one on the same
+    grid: the test is decisive and names the first quality."""
+    from skimage.data import astronaut
+    comp = jpeg.compress_double(astronaut(), first, last, (0, 0))
+    ac = quality.grid_coefficients(comp)
+    evidence, q1 = quality.double_quantisation(ac, quality.quality_from_coefficients(ac))
+    assert evidence >= 3 * quality.DQ_DECISIVE
+    assert abs(q1 - first) <= 1
+
+
+@pytest.mark.parametrize("q", [40, 70, 80, 95])
+def test_double_quantisation_is_silent_on_a_single_compression(q):
+    from skimage.data import astronaut
+    ac = quality.grid_coefficients(jpeg.compress(astronaut(), q))
+    evidence, _ = quality.double_quantisation(ac, quality.quality_from_coefficients(ac))
+    assert evidence < quality.DQ_DECISIVE / 10
+    clean = quality.grid_coefficients(astronaut())
+    assert quality.double_quantisation(clean, quality.quality_from_coefficients(clean))[0] < 0.01
+    assert quality.double_quantisation(None, q) == (0.0, None)
+    assert quality.double_quantisation(ac, None) == (0.0, None)
+
+
+def camera_jpeg(image, like: int, seed: int) -> np.ndarray:
+    """A JPEG with a table of its own (an IJG table with steps moved by -1..+2), as cameras
+    write them, decoded."""
+    table = np.clip(quality.ijg_table(like) + np.random.default_rng(seed).integers(-1, 3, 64), 1, 255)
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "JPEG", qtables=[table.tolist(), quality.ijg_table(like).tolist()])
+    back = Image.open(io.BytesIO(buf.getvalue()))
+    assert list(back.quantization[0]) == table.tolist()       # natural order both ways
+    return np.asarray(back.convert("RGB")), table
+
+
+@pytest.mark.parametrize("like", [60, 75, 92])
+def test_last_steps_and_double_quantisation_with_a_cameras_own_table(like):
+    """The steps are read from the coefficients, whatever the table; where they are not the
+    estimated IJG quality's, a frequency is left out instead of read as a modulated histogram
+    (a single compression with a table off the IJG scale is no double)."""
+    from skimage.data import astronaut
+    pixels, table = camera_jpeg(astronaut(), like, seed=like)
+    ac = quality.grid_coefficients(pixels)
+    steps = quality.last_steps(ac)
+    truth = table[quality.ZIGZAG[1:1 + len(steps)]]
+    read = (steps > 0) & (truth >= 2)
+    assert read.sum() >= 8 and np.array_equal(steps[read], truth[read])
+    assert quality.double_quantisation(ac, quality.quality_from_coefficients(ac))[0] < quality.DQ_DECISIVE / 10

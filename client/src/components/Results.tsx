@@ -97,6 +97,7 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
     .filter(([, v]) => typeof v === 'number')
     .sort(([a], [b]) => timingRank(a) - timingRank(b));
   const grid = data.grid;
+  const dq = data.double_quantization;
   const pixels = pixelVerdict(data);
   const width = data.image?.width;
   const height = data.image?.height;
@@ -215,11 +216,33 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
                 </dd>
               </div>
             )}
+            {dq?.decisive && (
+              <div>
+                <dt>First compression</dt>
+                <dd>
+                  {dq.first_quality ? `≈ ${dq.first_quality}` : 'Found'}
+                  <span className="muted">
+                    {' '}
+                    · its quantizer steps still show in the DCT histograms (evidence{' '}
+                    <span className="mono">{dq.evidence.toFixed(2)}</span>)
+                  </span>
+                </dd>
+              </div>
+            )}
             {width !== undefined && height !== undefined && (
               <div>
                 <dt>Picture</dt>
                 <dd>
                   {width} × {height} px{data.image?.format ? ` · ${data.image.format}` : ''}
+                </dd>
+              </div>
+            )}
+            {data.second_grid?.decisive && (
+              <div>
+                <dt>Earlier grid</dt>
+                <dd>
+                  {data.second_grid.dx}, {data.second_grid.dy}
+                  <span className="muted"> · a first compression on another 8×8 grid: cropped between the two</span>
                 </dd>
               </div>
             )}

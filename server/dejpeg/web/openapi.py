@@ -48,7 +48,34 @@ SCHEMAS = {
         "source": {"type": "string", "enum": ["quantization-table", "pixels"]},
         "exact": {**BOOLEAN, "description": "The file's table is exactly an IJG table "
                                             "(only for source quantization-table)."},
+        "first_estimate": {**INTEGER, "minimum": 1, "maximum": 100, "description":
+                           "IJG quality of the first of two compressions, from the pixels; "
+                           "only when the double-quantization test is decisive."},
     }, ["estimate", "source"], nullable=True),
+    "DoubleQuantization": _obj({
+        "evidence": {**NUMBER, "description": "Log-likelihood gain per DCT coefficient of the "
+                     "best first-compression hypothesis over a single compression (~0.001 "
+                     "single, 0.3-1.3 for a heavier first pass on the same grid)."},
+        "decisive": {**BOOLEAN, "description": "Evidence >= 0.2: a picture called "
+                     "compressed is called double (one called uncompressed stays so)."},
+        "first_quality": {**INTEGER, "nullable": True, "description":
+                          "The first compression's IJG quality when decisive, else null."},
+    }, ["evidence", "decisive", "first_quality"],
+        description="The histogram test for a first compression on the same 8x8 grid; most "
+                    "double compressions (a lighter first pass, or a crop in between) leave "
+                    "no such trace, so not decisive says nothing."),
+    "SecondGrid": _obj({
+        "dx": INTEGER, "dy": INTEGER,
+        "evidence": {**NUMBER, "description": "How much more periodic the low-frequency DCT "
+                     "coefficients are on this grid than on the other grids apart from the "
+                     "last one (~0.01-0.03 single, 0.04-0.46 cropped between compressions)."},
+        "decisive": {**BOOLEAN, "description": "Evidence >= 0.06 after a last compression of "
+                     "quality >= 85 (steps read <= 4): a picture called compressed is called "
+                     "double (one called uncompressed stays so)."},
+    }, ["dx", "dy", "evidence", "decisive"],
+        description="The strongest other 8x8 grid (differing from the last one in both "
+                    "directions): a first compression before a crop, visible through a light "
+                    "last compression only."),
     "ImageInfo": _obj({
         "width": INTEGER, "height": INTEGER,
         "format": {**STRING, "description": "File format as Pillow names it: JPEG, PNG, ..."},
@@ -70,6 +97,8 @@ SCHEMAS = {
                                    "(~0.005 never compressed, 0.1-0.4 typical JPEG)."}},
                      description="Offset of the 8x8 JPEG grid."),
         "quality": _ref("Quality"),
+        "double_quantization": _ref("DoubleQuantization"),
+        "second_grid": _ref("SecondGrid"),
         "image": _ref("ImageInfo"),
         "model": {**STRING, "description": "The detector's name."},
         "timings": TIMINGS,
@@ -93,6 +122,8 @@ SCHEMAS = {
         "blocks": {"type": "array", "items": _ref("Block")},
         "grid": _obj({"dx": INTEGER, "dy": INTEGER, "evidence": NUMBER}),
         "quality": _ref("Quality"),
+        "double_quantization": _ref("DoubleQuantization"),
+        "second_grid": _ref("SecondGrid"),
     }, ["restored", "model", "image_png", "image", "timings"],
         description="The /detect fields (when detection ran, i.e. force=false) plus the result."),
     "Model": _obj({
