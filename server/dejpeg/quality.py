@@ -209,7 +209,7 @@ def quality_from_pixels(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     return None if ac is None else quality_from_coefficients(ac)
 
 
-def quality_from_coefficients(ac: np.ndarray) -> int | None:
+def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None) -> int | None:
     """The quality whose table the AC coefficients (n, 63, zig-zag order) fit best.
 
     On the compression grid every coefficient sits near a multiple of its quantiser.  For each
@@ -219,10 +219,19 @@ def quality_from_coefficients(ac: np.ndarray) -> int | None:
     is the coarsest table that fits (a finer table that divides the true one fits as well, a
     coarser one does not); the best fit among it and the next five settles near-identical
     neighbouring tables.  None when fewer than 50 coefficients are clearly non-zero.
+
+    A check against the steps read frequency by frequency (`last_steps`, or `seen`): a
+    picture with few busy blocks can score a fine table (QF 95, steps of 1) best overall
+    while its low frequencies plainly read steps of 20 or 30.  When the chosen table matches
+    none of the steps read (>= 2) and some read clearly (>= 5; smaller reads can be noise),
+    the qualities whose tables match the most clear reads are taken instead, the best scoring
+    among them.  (After a heavier first pass some steps read are its multiples; the true last
+    table still matches others, so it stands.)
     """
     keep = np.abs(ac) > 1.5                                   # clearly non-zero ones
     if keep.sum() < 50:
         return None
+    seen = last_steps(ac) if seen is None else seen
     step = max(1, int(keep.sum()) // 20000)                   # at most ~20000, evenly taken
     values = ac[keep][::step]
     freq = np.nonzero(keep)[1][::step]
@@ -231,7 +240,14 @@ def quality_from_coefficients(ac: np.ndarray) -> int | None:
     score = _on_multiples(values, q).mean(axis=1)
     lowest = int(np.argmax(score >= 0.9 * score.max()))
     # neighbouring qualities share most quantisers: take the best fit just above the lowest
-    return lowest + int(np.argmax(score[lowest:lowest + 6])) + 1
+    best = lowest + int(np.argmax(score[lowest:lowest + 6]))
+    tables = _TABLES[:, ZIGZAG[1:1 + len(seen)]]
+    read, clear = seen >= 2, seen >= 5       # small reads can be noise (QF 95's 1s read as 3)
+    matches = (tables[:, clear] == seen[clear]).sum(axis=1)    # (100,)
+    if not (tables[best, read] == seen[read]).any() and matches.max() > 0:
+        candidates = np.flatnonzero(matches == matches.max())
+        best = int(candidates[np.argmax(score[candidates])])
+    return best + 1
 
 
 def grid_and_quality(image: np.ndarray) -> tuple[tuple[int, int], int | None]:

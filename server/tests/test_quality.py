@@ -127,3 +127,19 @@ def test_last_steps_and_double_quantisation_with_a_cameras_own_table(like):
     read = (steps > 0) & (truth >= 2)
     assert read.sum() >= 8 and np.array_equal(steps[read], truth[read])
     assert quality.double_quantisation(ac, quality.quality_from_coefficients(ac))[0] < quality.DQ_DECISIVE / 10
+
+
+def test_quality_from_pixels_checks_the_steps_it_reads():
+    """The middle of scikit-image's retina picture at QF 20: few busy blocks, and over all
+    its coefficients a fine table (QF 69) scores best, while the low frequencies plainly read
+    QF 20's steps; the estimate follows the steps read."""
+    from skimage.data import retina
+    comp = jpeg.compress(np.ascontiguousarray(retina()[577:833, 577:833, :3]), 20)
+    ac = quality.grid_coefficients(comp)
+    seen = quality.last_steps(ac)
+    table = quality.ijg_table(20)[quality.ZIGZAG[1:1 + len(seen)]]
+    read = seen >= 5                                            # what the check reads
+    assert read.sum() >= 2 and np.all(np.abs(seen[read] - table[read]) <= 2)
+    assert abs(quality.quality_from_coefficients(ac) - 20) <= 1
+    # the steps read decide: told the steps read nothing, the estimate is the whole-table fit
+    assert quality.quality_from_coefficients(ac, np.zeros_like(seen)) > 60
