@@ -113,8 +113,9 @@ def _fit_envelope(counts: np.ndarray, k: np.ndarray, iterations: int = 25) -> np
 
 def _lattice_count(x: np.ndarray, step: np.ndarray, noise: float) -> np.ndarray:
     """Expected number of the points m * step (m = 0, 1, ...), each blurred by Gaussian noise
-    of spread `noise`, that lie below x >= 0.  Steps >= 2 > 4 noise: only the two lattice
-    points nearest x are partly below it, all those under them wholly."""
+    of spread `noise`, that lie below x >= 0.  With steps of at least 4 spreads (2 for
+    DQ_NOISE) only the two lattice points nearest x are partly below it, all those under
+    them wholly."""
     m = np.floor(x / step)
     a = (x - m * step) / noise
     return m + ndtr(a) + ndtr(a - step / noise)
@@ -125,7 +126,9 @@ def last_steps(ac: np.ndarray, count: int = DQ_FREQUENCIES, largest: int = 64) -
     read from the coefficients themselves, whatever table the encoder used (a camera's, not
     only IJG's): the largest step up to `largest` whose multiples the clearly non-zero
     coefficients sit on (`_on_multiples`) at least 90 % as often as on the best step's.
-    0 where fewer than 50 coefficients are clearly non-zero."""
+    After a heavier first pass on the same grid, a frequency can read a multiple of the last
+    step instead (the first pass's multiples land on it).  0 where fewer than 50
+    coefficients are clearly non-zero."""
     steps = np.zeros(count)
     candidates = np.arange(1, largest + 1, dtype=np.float64)[:, None]
     for f in range(count):
