@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.special import softmax
 
-from dejpeg import data, quality, registry
+from dejpeg import data, registry
 from dejpeg.archs import CLASSES
 from dejpeg.detector import (CALIBRATION_FEATURES, Detector, aggregate, calibration_features,
-                             second_grid_decisive)
+                             double_compression_found, first_compression_tests)
 
 HERE = Path(__file__).parent
 
@@ -47,8 +48,7 @@ def samples(det: Detector, pictures, n: int, seed: int):
         probs.append(p)
         feats.append(calibration_features(p, ev.grid_evidence, ev.table_fit))
         labels.append(case.label)
-        found.append((ev.double_quantisation >= quality.DQ_DECISIVE,
-                      second_grid_decisive(ev.second_grid, ev.quality, ev.low_step)))
+        found.append(first_compression_tests(ev))
     return np.array(feats), np.array(probs), np.array(labels), np.array(found)
 
 
@@ -107,7 +107,8 @@ def main(argv=None):
     w = fit_softmax(x, labels)
     before = probs.argmax(axis=1)
     after = (x @ w).argmax(axis=1)      # `calibrate` is the softmax of features @ weights
-    served = np.where(found.any(axis=1) & (after != 0), 2, after)   # `double_compression_found`
+    served = np.array([np.argmax(double_compression_found(p, f.any()))     # as `detect` does
+                       for p, f in zip(softmax(x @ w, axis=1), found)])
     rate = lambda col, label: round(100 * float(found[labels == label, col].mean()), 2)
     result = {
         "weights": [[round(float(v), 5) for v in row] for row in w],

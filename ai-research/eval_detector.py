@@ -150,7 +150,7 @@ def main(argv=None):
         "called the picture double; \"first QF\": its estimate of the first quality, against "
         "the truth, on the doubles where it was decisive; \"second grid decisive\": the "
         "periodicity of another 8x8 grid (`features.second_grid`, after a light last pass) "
-        "called it double.  Either makes the verdict double.", "",
+        "called it double.  Either makes a picture called compressed double.", "",
         "\"image acc\" is the served verdict; \"CNN mean\" the argmax of the mean block "
         "probabilities without the calibration; \"seed's mode\" the most frequent block argmax.", "",
         "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "

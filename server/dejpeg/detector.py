@@ -61,10 +61,18 @@ def second_grid_decisive(evidence: float, last_quality: int | None, low_step: fl
     over: its estimated IJG quality at least SECOND_GRID_MIN_QUALITY, and the median step of
     the first five AC frequencies read from its coefficients (`quality.last_steps`; `low_step`)
     at most SECOND_GRID_MAX_STEP (a flat picture can fool the quality estimate, not both).  On
-    30 training crops each, singles at QF 85-95 scored at most 0.033, doubles recropped between
+    30 training crops each (ad hoc runs, not a committed output; see the c-tiny card), singles at QF 85-95 scored at most 0.033, doubles recropped between
     QF 60-85 and QF 90-95 0.04-0.46 (median 0.08-0.40)."""
     return (last_quality is not None and last_quality >= SECOND_GRID_MIN_QUALITY
             and 0 < low_step <= SECOND_GRID_MAX_STEP and evidence >= SECOND_GRID_DECISIVE)
+
+
+def first_compression_tests(ev: Evidence) -> tuple[bool, bool]:
+    """Whether each test for a first compression is decisive on a picture's evidence: (the
+    same grid's histograms, `quality.double_quantisation`; another grid,
+    `second_grid_decisive`)."""
+    return (ev.double_quantisation >= quality.DQ_DECISIVE,
+            second_grid_decisive(ev.second_grid, ev.quality, ev.low_step))
 
 
 def double_compression_found(image_p: np.ndarray, found: bool) -> np.ndarray:
@@ -179,8 +187,7 @@ class Detector:
         pixel_p = aggregate(ev.block_probs)
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
-        decisive = ev.double_quantisation >= quality.DQ_DECISIVE
-        shifted = second_grid_decisive(ev.second_grid, ev.quality, ev.low_step)
+        decisive, shifted = first_compression_tests(ev)
         pixel_p = double_compression_found(pixel_p, decisive or shifted)
         image_p = file_evidence(pixel_p) if jpeg_quality is not None else pixel_p
         verdict = CLASSES[int(np.argmax(image_p))]

@@ -32,6 +32,7 @@ def ijg_table(quality: int, base: np.ndarray = LUMA_BASE) -> np.ndarray:
 
 
 _TABLES = np.stack([ijg_table(q) for q in range(1, 101)])   # (100, 64), row q-1
+_AC_STEPS = _TABLES[:, ZIGZAG[1:]].astype(np.float64)      # (100, 63): AC steps, zig-zag order
 
 
 def quality_from_table(table, natural_order: bool = True) -> tuple[int, bool]:
@@ -86,7 +87,7 @@ def table_fit(ac: np.ndarray | None, quality: int | None) -> float:
     keep = np.abs(ac) > 1.5
     if keep.sum() < 50:
         return 0.0
-    q = np.broadcast_to(_TABLES[quality - 1, ZIGZAG[1:]].astype(np.float64), ac.shape)[keep]
+    q = np.broadcast_to(_AC_STEPS[quality - 1], ac.shape)[keep]
     chance = np.minimum(1.0, 2 * np.minimum(1.0, q / 4.0) / q)
     return float(_on_multiples(ac[keep], q).mean() - chance.mean())
 
@@ -162,7 +163,7 @@ def double_quantisation(ac: np.ndarray | None, quality: int | None,
     percentile, at least four) gets a log-quadratic Poisson outline; every IJG quality's q1
     predicts the bins' modulation (`_lattice_count`, multiples blurred by DQ_NOISE); the
     evidence is the best quality's log-likelihood gain over the plain outline per counted
-    coefficient.  On 40 training crops each: at most 0.041 for single compressions at QF
+    coefficient.  On 40 training crops each (ad hoc runs, not a committed output): at most 0.041 for single compressions at QF
     20-90, at most 0.12 for JPEGs with IJG tables moved by -1..+2 per step (as a camera's), 0.2
     or more for 65-88 % of first-heavier doubles (30/70, 30/80, 50/70, 50/90, 60/85, 70/90,
     20/50); a lighter first pass leaves little (70 then 40: ~0.003) and q2 a multiple of q1
@@ -170,8 +171,7 @@ def double_quantisation(ac: np.ndarray | None, quality: int | None,
     """
     if ac is None or quality is None:
         return 0.0, None
-    first_steps = _TABLES[:, ZIGZAG[1:]].astype(np.float64)        # (100, 63)
-    last = first_steps[quality - 1]
+    last = _AC_STEPS[quality - 1]
     seen = last_steps(ac) if seen is None else seen
     agree = (last[:len(seen)] == seen) & (seen >= 2)
     if agree.sum() < DQ_MIN_AGREEING:
@@ -188,7 +188,7 @@ def double_quantisation(ac: np.ndarray | None, quality: int | None,
         bins = np.arange(1, top + 1, dtype=np.float64)
         counts = np.bincount(k, minlength=top + 1)[1:top + 1].astype(np.float64)
         outline = _fit_envelope(counts, bins)
-        q1 = first_steps[:, f][:, None]                             # (100, 1)
+        q1 = _AC_STEPS[:, f][:, None]                               # (100, 1)
         caught = (_lattice_count((bins + 0.5) * q2, q1, DQ_NOISE)
                   - _lattice_count((bins - 0.5) * q2, q1, DQ_NOISE))  # (100, bins)
         weight = np.where(q1 >= 2, np.maximum(caught * q1 / q2, 1e-3), 1.0)
@@ -239,12 +239,12 @@ def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None) ->
     values = ac[keep][::step]
     freq = np.nonzero(keep)[1][::step]
     # the same coefficients are scored for every candidate, so scores compare
-    q = _TABLES[:, ZIGZAG[1:]][:, freq].astype(np.float64)   # (100, m)
+    q = _AC_STEPS[:, freq]                                    # (100, m)
     score = _on_multiples(values, q).mean(axis=1)
     lowest = int(np.argmax(score >= 0.9 * score.max()))
     # neighbouring qualities share most quantisers: take the best fit just above the lowest
     best = lowest + int(np.argmax(score[lowest:lowest + 6]))
-    tables = _TABLES[:, ZIGZAG[1:1 + len(seen)]]
+    tables = _AC_STEPS[:, :len(seen)]
     read, clear = seen >= 2, seen >= 5       # small reads can be noise (QF 95's 1s read as 3)
     matches = (tables[:, clear] == seen[clear]).sum(axis=1)    # (100,)
     if not (tables[best, read] == seen[read]).any() and matches.max() > 0:
