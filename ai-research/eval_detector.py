@@ -36,7 +36,15 @@ def cases() -> list[Case]:
     out += [Case("double", a, b) for a, b in ((90, 30), (30, 70), (70, 90), (80, 60), (60, 85))]
     out += [Case("double", a, b, recrop=(4, 2)) for a, b in ((50, 70), (70, 90), (90, 50), (50, 10))]
     out += [Case("double", a, b, recrop=(5, 1), shift=(2, 6)) for a, b in ((50, 90), (30, 60))]
-    return out
+    return out + camera_cases()
+
+
+def camera_cases() -> list[Case]:
+    """The light end where cameras save (QF 96-99; the CNN trained on QF <= 95), and a
+    camera's picture resaved at an ordinary quality (a first pass far lighter than the last:
+    practically a single compression, as (50, 50) is)."""
+    return [Case("single", 97), Case("single", 99), Case("single", 98, shift=(3, 5)),
+            Case("double", 50, 97), Case("double", 95, 75)]
 
 
 def views(im, side=1024, limit=4):
@@ -117,6 +125,7 @@ def main(argv=None):
         den = sum(r["blocks" if "block" in key else "images"] for r in sel)
         return sum(vals) / den
 
+    camera = {c.name for c in camera_cases()}
     comp = [r for r in rows if not r["case"].startswith("uncompressed")]
     unc = [r for r in rows if r["case"].startswith("uncompressed")]
     summary = {
@@ -125,6 +134,9 @@ def main(argv=None):
         "binary_image_acc_balanced_cnn": (avg("binary_image_acc_cnn", comp)
                                           + avg("binary_image_acc_cnn", unc)) / 2,
         "three_class_image_acc": avg("image_acc", rows),
+        "three_class_image_acc_before_camera_cases": avg("image_acc", [r for r in rows if r["case"] not in camera]),
+        "camera_cases_three_class_image_acc": avg("image_acc", [r for r in rows if r["case"] in camera]),
+        "camera_cases_compressed_called_compressed": avg("binary_image_acc", [r for r in rows if r["case"] in camera]),
         "three_class_image_acc_cnn": avg("image_acc_cnn", rows),
         "three_class_block_acc": avg("block_acc", rows),
         "dq_decisive_on_singles_pct": avg("dq_decisive_pct", [r for r in rows if r["case"].startswith("single")]),
@@ -151,6 +163,10 @@ def main(argv=None):
         "the truth, on the doubles where it was decisive; \"second grid decisive\": the "
         "periodicity of another 8x8 grid (`features.second_grid`, after a light last pass) "
         "called it double.  Either makes a picture called compressed double.", "",
+        "The last five cases are the light end where cameras save (QF 96-99, which the CNN never "
+        "trained on) and a camera's picture resaved at QF 75 (`camera_cases`); the summary gives "
+        "the three-class accuracy with them, without them (the cases of earlier runs) and on them "
+        "alone.", "",
         "\"image acc\" is the served verdict; \"CNN mean\" the argmax of the mean block "
         "probabilities without the calibration; \"seed's mode\" the most frequent block argmax.", "",
         "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "

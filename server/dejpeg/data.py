@@ -97,6 +97,27 @@ def random_case(rng: np.random.Generator) -> Case:
             return Case("double", q1, q2, recrop, shift)
 
 
+CAMERA_QUALITIES = (96, 99)    # the light end where cameras save, left out of `random_case`
+
+
+def camera_case(rng: np.random.Generator) -> Case:
+    """A case at the light end of the JPEG range, where cameras save their pictures (IJG
+    quality 96-99), which `random_case` (QF 10-95, the CNN's training cases) leaves out: half
+    single, a quarter double with such a last pass (first pass 10-95, half recropped), a
+    quarter uncompressed; half end with a crop that moves the grid.  The detector's
+    compressed-vs-not calibration sees these too (ai-research/calibrate_detector.py): the
+    CNN calls most of them uncompressed, their 8x8 grid and quantiser multiples do not."""
+    shift = _shift(rng) if rng.random() < 0.5 else (0, 0)
+    u = rng.random()
+    last = int(rng.integers(CAMERA_QUALITIES[0], CAMERA_QUALITIES[1] + 1))
+    if u < 0.5:
+        return Case("single", last, shift=shift)
+    if u < 0.75:
+        recrop = _shift(rng) if rng.random() < 0.5 else (0, 0)
+        return Case("double", int(rng.integers(10, 96)), last, recrop, shift)
+    return Case("uncompressed", shift=shift)
+
+
 def load_images(folder: str | Path) -> list[np.ndarray]:
     """All images of a corpus split as uint8 RGB arrays, in name order."""
     out = []

@@ -38,15 +38,31 @@ def calibration_features(image_p: np.ndarray, evidence: float, fit: float) -> np
     return np.concatenate([p, [np.log(evidence + EVIDENCE_FLOOR), fit, 1.0]])
 
 
+CALIBRATION_OUTPUTS = ("compressed vs not", "double vs single")
+
+
 def calibrate(image_p: np.ndarray, evidence: float, fit: float, weights) -> np.ndarray:
-    """Image probabilities from a multinomial logistic regression (softmax of
-    `calibration_features` @ weights, weights (6, 3)), fitted on training pictures by
-    ai-research/calibrate_detector.py.  The CNN alone knows single from double only so well;
-    the two pixel statistics tell compressed from not where it hesitates (light QF 95 JPEGs,
-    flat renders)."""
-    z = calibration_features(image_p, evidence, fit) @ np.asarray(weights, np.float64)
-    z = np.exp(z - z.max())
-    return z / z.sum()
+    """Image probabilities from two logistic regressions on `calibration_features` (weights
+    (6, 2), one column each, CALIBRATION_OUTPUTS), fitted on training pictures by
+    ai-research/calibrate_detector.py: the first column's logit says compressed (rather than
+    never), the second double (rather than single, given compressed); the probabilities are
+    (1 - c, c (1 - d), c d).  The CNN alone knows single from double only so well; the two
+    pixel statistics tell compressed from not where it hesitates (light JPEGs, flat renders).
+
+    Two questions rather than one three-class regression: the compressed-vs-not one is also
+    fitted on the light end where cameras save (`data.camera_case`, QF 96-99), which the CNN
+    never trained on and calls uncompressed, while the single-vs-double one keeps to the
+    CNN's training cases and to the CNN's ratio of double to single
+    (`calibrate_detector.fit_calibration` says why).  One three-class fit on both bent its
+    single-vs-double weights to the camera cases (ad hoc, on validation: singles at QF 10-70
+    lost 20-60 points)."""
+    return calibrated(calibration_features(image_p, evidence, fit), weights)
+
+
+def calibrated(features: np.ndarray, weights) -> np.ndarray:
+    """`calibrate` from the features themselves."""
+    c, d = 1.0 / (1.0 + np.exp(-np.clip(features @ np.asarray(weights, np.float64), -50, 50)))
+    return np.array([1.0 - c, c * (1.0 - d), c * d])
 
 
 SECOND_GRID_DECISIVE = 0.06     # `features.second_grid` evidence from which a picture is double
@@ -129,9 +145,9 @@ class Detector:
     def __init__(self, model, name: str = "c-tiny", calibration=None):
         self.model = model
         self.name = name
-        # weights of `calibrate` (6 x 3), or None: the CNN's mean probabilities as they are
+        # weights of `calibrate` (6 x 2), or None: the CNN's mean probabilities as they are
         self.calibration = None if calibration is None else np.asarray(calibration, np.float64)
-        shape = (len(CALIBRATION_FEATURES), len(CLASSES))
+        shape = (len(CALIBRATION_FEATURES), len(CALIBRATION_OUTPUTS))
         if self.calibration is not None and self.calibration.shape != shape:
             raise ValueError(f"calibration weights must be {shape[0]} x {shape[1]} numbers, "
                              f"got shape {self.calibration.shape}")
@@ -171,7 +187,7 @@ class Detector:
         """Verdict, probabilities, per-block results, grid offset and quality estimate.
 
         Image probabilities: the mean of the block probabilities (`aggregate`), then, when
-        the detector has a calibration, a logistic regression on them, the grid evidence and
+        the detector has a calibration, two logistic regressions on them, the grid evidence and
         the quantiser-table fit together (`calibrate`); then the two tests for a first
         compression (`double_compression_found`).  These are the pixels' own verdict, returned
         as `pixel_probabilities`.  `double_quantization` and `second_grid` report the two

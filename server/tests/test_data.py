@@ -114,6 +114,19 @@ def test_random_case_distribution():
             assert 10 <= c.q1 <= 95 and 10 <= c.q2 <= 95
 
 
+def test_camera_case_is_the_light_end_random_case_leaves_out():
+    rng = np.random.default_rng(0)
+    cases = [data.camera_case(rng) for _ in range(2000)]
+    kinds = Counter(c.kind for c in cases)
+    assert 0.45 < kinds["single"] / len(cases) < 0.55
+    assert 0.2 < kinds["double"] / len(cases) < 0.3 and 0.2 < kinds["uncompressed"] / len(cases) < 0.3
+    last = [c.q1 if c.kind == "single" else c.q2 for c in cases if c.kind != "uncompressed"]
+    assert set(last) == set(range(96, 100))                       # all of it, nothing else
+    assert all(10 <= c.q1 <= 95 for c in cases if c.kind == "double")
+    assert 0.43 < sum(c.shift != (0, 0) for c in cases) / len(cases) < 0.57
+    assert not set(last) & {c.q1 for c in draws(0, 3000) if c.kind == "single"}
+
+
 def test_random_case_never_an_aligned_near_same_quality_double():
     for c in draws(1, 5000):
         if c.kind == "double" and c.recrop == (0, 0):

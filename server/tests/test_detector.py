@@ -174,40 +174,51 @@ def test_detector_load(tmp_path):
 
 # --- image-level calibration ---------------------------------------------------------------
 
-def identity_weights():
-    """Weights under which `calibrate` returns the CNN's probabilities unchanged."""
-    w = np.zeros((6, 3))
-    w[:3] = np.eye(3)
+def cnn_weights():
+    """Weights under which `calibrate` follows the CNN's probabilities: the compressed logit
+    is log P(single) - log P(uncompressed), the double one log P(double) - log P(single)."""
+    w = np.zeros((6, 2))
+    w[[0, 1], 0] = -1.0, 1.0
+    w[[1, 2], 1] = -1.0, 1.0
     return w
 
 
-def test_calibrate_is_a_softmax_of_the_features():
+def test_calibrate_is_two_logistic_regressions_on_the_features():
     from dejpeg.detector import calibrate, calibration_features
     p = np.array([0.3, 0.5, 0.2])
     f = calibration_features(p, 0.2, 0.4)
     np.testing.assert_allclose(f, [np.log(0.3), np.log(0.5), np.log(0.2), np.log(0.201), 0.4, 1.0])
-    np.testing.assert_allclose(calibrate(p, 0.2, 0.4, identity_weights()), p, atol=1e-12)
-    w = identity_weights()
-    w[4, 0] = -20.0                                     # a good table fit: not uncompressed
+    c, d = 0.5 / 0.8, 0.2 / 0.7                          # sigmoid(log a - log b) = a / (a + b)
+    np.testing.assert_allclose(calibrate(p, 0.2, 0.4, cnn_weights()),
+                               [1 - c, c * (1 - d), c * d], atol=1e-12)
+    w = cnn_weights()
+    w[4, 0] = 20.0                                      # a good table fit: compressed
     for fit, clean in [(0.0, True), (0.5, False)]:
         q = calibrate(np.array([0.6, 0.3, 0.1]), 0.2, fit, w)
         assert q.sum() == pytest.approx(1.0) and (q.argmax() == 0) == clean
+    # the double-vs-single column leaves P(uncompressed) alone
+    w2 = cnn_weights()
+    w2[5, 1] = 5.0
+    a, b = calibrate(p, 0.2, 0.4, cnn_weights()), calibrate(p, 0.2, 0.4, w2)
+    assert a[0] == pytest.approx(b[0]) and b[2] > a[2]
 
 
-def test_calibration_weights_must_be_six_by_three():
+def test_calibration_weights_must_be_six_by_two():
     with pytest.raises(ValueError):
         Detector(Fixed([0.3, 0.4, 0.3]), "fixed", calibration=[1.0, -0.5, -1.0])
-    Detector(Fixed([0.3, 0.4, 0.3]), "fixed", calibration=identity_weights())
+    with pytest.raises(ValueError):
+        Detector(Fixed([0.3, 0.4, 0.3]), "fixed", calibration=np.zeros((6, 3)))   # the old form
+    Detector(Fixed([0.3, 0.4, 0.3]), "fixed", calibration=cnn_weights())
 
 
 def test_calibration_in_detect_uses_the_pixel_statistics():
     """A CNN that says 'uncompressed' is overruled by a JPEG's grid and table fit, and
     confirmed for a clean picture."""
     cnn = Fixed([0.6, 0.3, 0.1])
-    w = identity_weights()
-    w[3, 0] = -3.0                                      # P(uncompressed) falls as the evidence ...
-    w[4, 0] = -10.0                                     # ... and the table fit grow
-    w[5, 0] = -12.0
+    w = cnn_weights()
+    w[3, 0] = 3.0                                       # compressed as the evidence ...
+    w[4, 0] = 10.0                                      # ... and the table fit grow
+    w[5, 0] = 12.0
     clean = pattern(256, 256, seed=8)
     comp = jpeg.compress(clean, 50)
     assert Detector(cnn, "fixed").detect(comp)["verdict"] == "uncompressed"

@@ -71,6 +71,16 @@ def test_decoded_jpeg_saved_as_png_is_still_compressed(server):
     assert body["quality"]["source"] == "pixels"
 
 
+@pytest.mark.parametrize("quality", [97, 98])
+def test_a_camera_quality_jpeg_saved_as_png_is_compressed(server, quality):
+    # cameras save at QF 96-99, lighter than anything the CNN trained on (it calls such
+    # pictures uncompressed); the grid and the quantiser multiples still show
+    body = detect(server, images.png(compress(ORIGINAL, quality)), "a.png")
+    assert body["verdict"] == "single"
+    assert body["quality"] == {"estimate": quality, "source": "pixels"}
+    assert body["pixel_probabilities"]["uncompressed"] < 0.5
+
+
 @pytest.mark.parametrize("q2", [70, 90])
 def test_double_jpeg(server, q2):
     once = compress(ORIGINAL, 50)

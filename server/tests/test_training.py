@@ -249,32 +249,44 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
 
 
 def test_detector_calibration_fit_learns_from_each_statistic(monkeypatch):
-    """calibrate_detector.fit_softmax on made-up cases: the grid evidence and the table fit
+    """calibrate_detector.fit_calibration on made-up cases: the grid evidence and the table fit
     tell clean from compressed where the CNN is unsure, the CNN alone tells single from
-    double; the fitted calibration follows each, on raw (unstandardised) features."""
+    double; camera-range cases (the CNN says "uncompressed", the pixel statistics do not) are
+    learnt as compressed without bending single vs double; all on raw features."""
     from dejpeg.detector import calibrate, calibration_features
     script = load_script("calibrate_detector", monkeypatch)
     rng = np.random.default_rng(0)
-    n = 900
-    labels = rng.integers(0, 3, n)
-    clean = labels == 0
-    probs = rng.dirichlet([2, 2, 2], n)
-    # the CNN knows single from double (its 'uncompressed' share says nothing)
-    sd = np.where(labels == 1, 0.8, 0.2)
-    probs[~clean, 1] = (1 - probs[~clean, 0]) * sd[~clean]
-    probs[~clean, 2] = (1 - probs[~clean, 0]) * (1 - sd[~clean])
-    evidence = np.where(clean, rng.uniform(0.0, 0.015, n), rng.uniform(0.0, 0.4, n))
-    fit = np.where(clean, rng.normal(0.0, 0.03, n), rng.uniform(0.2, 0.7, n))
-    x = np.array([calibration_features(p, e, f) for p, e, f in zip(probs, evidence, fit)])
-    w = script.fit_softmax(x, labels)
-    assert w.shape == (6, 3)
-    out = np.array([calibrate(p, e, f, w) for p, e, f in zip(probs, evidence, fit)])
-    np.testing.assert_allclose(out.sum(axis=1), 1.0)
-    said = out.argmax(axis=1)
-    assert script.balanced_binary_accuracy(said == 0, labels) > 98
-    assert np.mean(said[~clean] == labels[~clean]) > 0.95      # single vs double: the CNN's
-    assert w[4, 0] < w[4, 1] and w[4, 0] < w[4, 2]      # more fit, less "uncompressed"
 
+    def cases(n, camera=False):
+        labels = rng.integers(0, 3, n)
+        clean = labels == 0
+        probs = rng.dirichlet([2, 2, 2], n)
+        # the CNN knows single from double (its 'uncompressed' share says nothing) ...
+        sd = np.where(labels == 1, 0.8, 0.2)
+        if camera:      # ... except at the light end, which it calls uncompressed
+            probs[:, 0] = rng.uniform(0.9, 0.99, n)
+            sd = np.full(n, 0.5)
+        probs[~clean, 1] = (1 - probs[~clean, 0]) * sd[~clean]
+        probs[~clean, 2] = (1 - probs[~clean, 0]) * (1 - sd[~clean])
+        evidence = np.where(clean, rng.uniform(0.0, 0.015, n), rng.uniform(0.05, 0.4, n))
+        fit = np.where(clean, rng.normal(0.0, 0.03, n), rng.uniform(0.1, 0.7, n))
+        x = np.array([calibration_features(p, e, f) for p, e, f in zip(probs, evidence, fit)])
+        return x, labels, (probs, evidence, fit)
+
+    x, labels, raw = cases(900)
+    xl, labels_l, raw_l = cases(300, camera=True)
+    w = script.fit_calibration(x, labels, xl, labels_l)
+    assert w.shape == (6, 2)
+    for (probs, evidence, fit), y in ((raw, labels), (raw_l, labels_l)):
+        out = np.array([calibrate(p, e, f, w) for p, e, f in zip(probs, evidence, fit)])
+        np.testing.assert_allclose(out.sum(axis=1), 1.0)
+        assert script.balanced_binary_accuracy(out.argmax(axis=1) == 0, y) > 98
+    out = np.array([calibrate(p, e, f, w) for p, e, f in zip(*raw)])
+    kept = labels > 0
+    assert np.mean(out.argmax(axis=1)[kept] == labels[kept]) > 0.95   # single vs double: the CNN's
+    assert w[4, 0] > 0 and w[3, 0] > 0                  # more fit or grid, more "compressed"
+    # the double-vs-single column is the CNN's: it rises with P(double), falls with P(single)
+    assert w[2, 1] > 0 > w[1, 1]
 
 
 def test_restorer_batches_depend_on_the_step_alone_and_workers_make_the_same(corpus, monkeypatch):

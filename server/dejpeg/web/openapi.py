@@ -137,8 +137,11 @@ SCHEMAS = {
                                 "description": "Restorers: the strength served at each JPEG "
                                                "quality (interpolated between)."},
         "verdict_calibration": {"type": "object",
-                                "description": "Detector: the weights of its compressed-vs-not "
-                                               "calibration (CNN and grid evidence)."},
+                                "description": "Detector: the weights of its image-level "
+                                               "calibration (two logistic regressions, compressed "
+                                               "vs not and double vs single, on the CNN's mean "
+                                               "probabilities, the grid evidence and the "
+                                               "quantiser-table fit)."},
         "default": BOOLEAN,
     }, ["name", "kind", "description", "default"]),
     "Models": _obj({
