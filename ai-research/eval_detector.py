@@ -8,19 +8,22 @@ validation picture is cut into up to four 1024x1024 views, compressed as the cas
 run through the server's own `Detector.detect` (with the catalog's compressed-vs-not
 calibration, as served).  Reported: block accuracy, image accuracy (the served verdict; the
 CNN's mean probabilities alone; the seed's mode of block argmaxes), compressed-vs-not
-accuracy, and the error of the quality estimate from pixels.  Writes
-results/detector_eval.{md,json}.
+accuracy, and the error of the quality estimate from pixels.  Then a few camera-like
+conditions (`conditions`: a camera's kind of tables, sensor-like noise, 4:4:4 chroma), scored
+apart from the cases.  Writes results/detector_eval.{md,json}.
 """
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from dejpeg import data, quality, registry
+from dejpeg import data, jpeg, quality, registry
 from dejpeg.archs import CLASSES
 from dejpeg.data import Case
 
@@ -45,6 +48,36 @@ def camera_cases() -> list[Case]:
     practically a single compression, as (50, 50) is)."""
     return [Case("single", 97), Case("single", 99), Case("single", 98, shift=(3, 5)),
             Case("double", 50, 97), Case("double", 95, 75)]
+
+
+# the JPEG standard's chroma table (ITU T.81, Annex K), natural order
+CHROMA_BASE = np.array([17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
+                        24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99] + [99] * 32)
+
+
+def camera_like(rgb, q: int, rng, subsampling: int = 1) -> np.ndarray:
+    """A JPEG round trip with a camera's kind of tables: IJG's at `q` with every step moved
+    by -1, 0 or +1 (so no IJG table matches exactly), chroma 4:2:2 by default."""
+    tables = [np.clip(quality.ijg_table(q, base) + rng.integers(-1, 2, 64), 1, 255).tolist()
+              for base in (quality.LUMA_BASE, CHROMA_BASE)]
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", qtables=tables, subsampling=subsampling)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def conditions():
+    """Camera-like conditions beyond the cases (not in the summary): (name, true class, make),
+    make(view, rng) -> the picture to detect.  Sensor-like noise is Gaussian, sigma 3."""
+    noisy = lambda im, rng: np.clip(im + rng.normal(0, 3, im.shape), 0, 255).astype(np.uint8)
+    return [
+        ("uncompressed, sensor-like noise", "uncompressed", noisy),
+        ("single QF 90 of the noisy picture", "single", lambda im, rng: jpeg.compress(noisy(im, rng), 90)),
+        ("single QF 95, chroma 4:4:4", "single", lambda im, rng: jpeg.compress(im, 95, subsampling=0)),
+        ("single, camera-like table ~QF 92, 4:2:2", "single", lambda im, rng: camera_like(im, 92, rng)),
+        ("single, camera-like table ~QF 97, 4:2:2", "single", lambda im, rng: camera_like(im, 97, rng)),
+        ("single, camera-like table ~QF 97 of the noisy picture", "single",
+         lambda im, rng: camera_like(noisy(im, rng), 97, rng)),
+    ]
 
 
 def views(im, side=1024, limit=4):
@@ -120,6 +153,16 @@ def main(argv=None):
               f"DQ decisive {r['dq_decisive_pct']:5.1f}  2nd grid {r['second_grid_decisive_pct']:5.1f}",
               flush=True)
 
+    extra, rng = [], np.random.default_rng(0)
+    for name, truth, make in conditions():
+        said = [det.detect(make(im, rng))["verdict"] for im in imgs]
+        extra.append({"condition": name, "truth": truth, "images": len(said),
+                      "counts": {c: said.count(c) for c in CLASSES},
+                      "accuracy": 100 * said.count(truth) / len(said),
+                      "compressed_vs_not": 100 * float(np.mean([(v != "uncompressed") == (truth != "uncompressed")
+                                                               for v in said]))})
+        print(f"{name:56s} {extra[-1]['counts']}", flush=True)
+
     def avg(key, sel):
         vals = [r[key] * r["blocks" if "block" in key else "images"] for r in sel]
         den = sum(r["blocks" if "block" in key else "images"] for r in sel)
@@ -150,7 +193,8 @@ def main(argv=None):
         "views": len(imgs), "pictures": len(pictures),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
+    Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary,
+                                                    "conditions": extra}, indent=1))
     lines = [
         "# Detector evaluation (validation split)", "",
         f"Model `{entry['file']}` (compressed-vs-not calibration "
@@ -180,6 +224,13 @@ def main(argv=None):
                      f"{f(r['binary_image_acc'])} | {f(r['binary_image_acc_cnn'])} | "
                      f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} | {f(r['dq_decisive_pct'])} | "
                      f"{f(r['first_qf_mae'])} | {f(r['second_grid_decisive_pct'])} |")
+    lines += ["", "Camera-like conditions (`conditions`; not in the summary): tables as a camera's "
+              "(IJG's with every step moved by -1..+1, so none matches exactly; chroma 4:2:2), "
+              "sensor-like noise (Gaussian, sigma 3 grey levels), 4:4:4 chroma.", "",
+              "| condition | truth | uncompressed | single | double | accuracy % | compressed-vs-not % |",
+              "|---|---|---|---|---|---|---|"]
+    lines += [f"| {e['condition']} | {e['truth']} | " + " | ".join(str(e["counts"][c]) for c in CLASSES)
+              + f" | {e['accuracy']:.1f} | {e['compressed_vs_not']:.1f} |" for e in extra]
     lines += ["", "Summary: " + ", ".join(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}"
                                           for k, v in summary.items()), "",
               "Compressed-vs-not is balanced: the mean of the accuracy on compressed cases and on "
