@@ -13,8 +13,9 @@ the validation split) and --camera-samples more at the light end where cameras s
 to the image probabilities, and fits two class-balanced logistic regressions on
 `detector.calibration_features` (L-BFGS, light L2 on standardised features): compressed vs
 not on all samples, double vs single on the compressed `random_case` ones (the CNN's
-single-vs-double knowledge ends at QF 95; see `fit_calibration`).  Writes the weights into models/catalog.json
-(`verdict_calibration`) and the fit's numbers to results/detector_calibration.{md,json}.
+single-vs-double knowledge ends at QF 95; see `fit_calibration`).  Writes the weights into
+models/catalog.json (`verdict_calibration`) and the fit's numbers to
+results/detector_calibration.{md,json}.
 """
 from __future__ import annotations
 
