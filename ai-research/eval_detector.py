@@ -9,8 +9,9 @@ run through the server's own `Detector.detect` (with the catalog's compressed-vs
 calibration, as served).  Reported: block accuracy, image accuracy (the served verdict; the
 CNN's mean probabilities alone; the seed's mode of block argmaxes), compressed-vs-not
 accuracy, and the error of the quality estimate from pixels.  Then a few camera-like
-conditions (`conditions`: a camera's kind of tables, sensor-like noise, 4:4:4 chroma), scored
-apart from the cases.  Writes results/detector_eval.{md,json}.
+conditions (`conditions`: a camera's kind of tables, sensor-like noise, 4:4:4 chroma) and
+uploads as JPEG files (`file_cases`: the file's own table checked too), scored apart from the
+cases.  Writes results/detector_eval.{md,json}.
 """
 from __future__ import annotations
 
@@ -55,14 +56,25 @@ CHROMA_BASE = np.array([17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 
                         24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99] + [99] * 32)
 
 
-def camera_like(rgb, q: int, rng, subsampling: int = 1) -> np.ndarray:
-    """A JPEG round trip with a camera's kind of tables: IJG's at `q` with every step moved
-    by -1, 0 or +1 (so no IJG table matches exactly), chroma 4:2:2 by default."""
+def camera_like_file(rgb, q: int, rng, subsampling: int = 1) -> bytes:
+    """A JPEG file with a camera's kind of tables: IJG's at `q` with every step moved by -1,
+    0 or +1 (so no IJG table matches exactly), chroma 4:2:2 by default."""
     tables = [np.clip(quality.ijg_table(q, base) + rng.integers(-1, 2, 64), 1, 255).tolist()
               for base in (quality.LUMA_BASE, CHROMA_BASE)]
+    return jpeg_file(rgb, q, subsampling, tables)
+
+
+def camera_like(rgb, q: int, rng, subsampling: int = 1) -> np.ndarray:
+    """`camera_like_file`, decoded."""
+    return np.asarray(Image.open(io.BytesIO(camera_like_file(rgb, q, rng, subsampling))).convert("RGB"))
+
+
+def jpeg_file(rgb, q: int, subsampling: int = 2, tables=None) -> bytes:
+    """Pillow's JPEG file of `rgb` at quality `q` (or with `tables`)."""
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="JPEG", qtables=tables, subsampling=subsampling)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    kw = {"qtables": tables} if tables else {"quality": q}
+    Image.fromarray(rgb).save(buf, format="JPEG", subsampling=subsampling, **kw)
+    return buf.getvalue()
 
 
 def conditions():
@@ -78,6 +90,19 @@ def conditions():
         ("single, camera-like table ~QF 97 of the noisy picture", "single",
          lambda im, rng: camera_like(noisy(im, rng), 97, rng)),
     ]
+
+
+def file_cases():
+    """Uploads as JPEG files (name, true class, first quality or None, make(view, rng) ->
+    bytes): the detector then also has the file's own table (`Detector.detect`'s jpeg_table)."""
+    cases = [(f"single {q}", "single", None, lambda im, rng, q=q: jpeg_file(im, q)) for q in (60, 90, 97, 99)]
+    cases.append(("single, camera-like table ~QF 97, 4:2:2", "single", None,
+                  lambda im, rng: camera_like_file(im, 97, rng)))
+    for a, b in ((50, 97), (70, 95), (80, 95), (50, 90), (30, 80), (50, 70), (95, 75)):
+        cases.append((f"double ({a},{b})", "double", a, lambda im, rng, a=a, b=b: jpeg_file(jpeg.compress(im, a), b)))
+    cases.append(("double (50,97) recrop", "double", 50,
+                  lambda im, rng: jpeg_file(np.ascontiguousarray(jpeg.compress(im, 50)[2:, 4:]), 97)))
+    return cases
 
 
 def views(im, side=1024, limit=4):
@@ -163,6 +188,30 @@ def main(argv=None):
                                                                for v in said]))})
         print(f"{name:56s} {extra[-1]['counts']}", flush=True)
 
+    files = []
+    for name, truth, first, make in file_cases():
+        said, plain, found, first_err = [], [], 0, []
+        for im in imgs:
+            with Image.open(io.BytesIO(make(im, rng))) as f:
+                table = np.array(f.quantization[0])
+                x = np.asarray(f.convert("RGB"))
+            r = det.detect(x, jpeg_quality=quality.quality_from_table(table)[0], jpeg_table=table)
+            said.append(r["verdict"])
+            pp = r["pixel_probabilities"]       # without the table check: the file's evidence alone
+            plain.append("double" if pp["double"] > pp["single"] else "single")
+            if r["file_table"]["decisive"]:
+                found += 1
+                if first and r["file_table"]["first_quality"]:
+                    first_err.append(abs(r["file_table"]["first_quality"] - first))
+        files.append({"case": name, "truth": truth, "images": len(said),
+                      "accuracy": 100 * said.count(truth) / len(said),
+                      "accuracy_without_table_check": 100 * plain.count(truth) / len(plain),
+                      "table_check_decisive_pct": 100 * found / len(said),
+                      "first_qf_mae": float(np.mean(first_err)) if first_err else None})
+        print(f"{name:40s} file: {files[-1]['accuracy']:5.1f} % (without the table check "
+              f"{files[-1]['accuracy_without_table_check']:5.1f} %), decisive {files[-1]['table_check_decisive_pct']:5.1f} %",
+              flush=True)
+
     def avg(key, sel):
         vals = [r[key] * r["blocks" if "block" in key else "images"] for r in sel]
         den = sum(r["blocks" if "block" in key else "images"] for r in sel)
@@ -194,7 +243,7 @@ def main(argv=None):
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary,
-                                                    "conditions": extra}, indent=1))
+                                                    "conditions": extra, "files": files}, indent=1))
     lines = [
         "# Detector evaluation (validation split)", "",
         f"Model `{entry['file']}` (compressed-vs-not calibration "
@@ -231,6 +280,16 @@ def main(argv=None):
               "|---|---|---|---|---|---|---|"]
     lines += [f"| {e['condition']} | {e['truth']} | " + " | ".join(str(e["counts"][c]) for c in CLASSES)
               + f" | {e['accuracy']:.1f} | {e['compressed_vs_not']:.1f} |" for e in extra]
+    lines += ["", "JPEG files (`file_cases`; not in the summary): uploaded as the file, so the detector "
+              "also has the file's own luma table and checks whether the coefficients sit on coarser "
+              "steps (`quality.coarser_than_table`, `file_table` in /detect).  \"without the table "
+              "check\": single or double by the pixels' own ratio (what a JPEG file got before); "
+              "\"first QF: MAE\": the table check's first quality where decisive.", "",
+              "| file | truth | accuracy % | without the table check % | table check decisive % | first QF: MAE |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {e['case']} | {e['truth']} | {e['accuracy']:.1f} | {e['accuracy_without_table_check']:.1f} | "
+              f"{e['table_check_decisive_pct']:.1f} | "
+              + ("" if e["first_qf_mae"] is None else f"{e['first_qf_mae']:.2f}") + " |" for e in files]
     lines += ["", "Summary: " + ", ".join(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}"
                                           for k, v in summary.items()), "",
               "Compressed-vs-not is balanced: the mean of the accuracy on compressed cases and on "

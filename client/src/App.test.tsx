@@ -65,6 +65,25 @@ describe('home page', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it("names a first compression found against the file's own table", async () => {
+    const result = {
+      ...DOUBLE_RESULT,
+      quality: { estimate: 97, source: 'quantization-table', first_estimate: 50 },
+      double_quantization: { evidence: 0.0, decisive: false, first_quality: null },
+      second_grid: { dx: 6, dy: 1, evidence: 0.01, decisive: false },
+      file_table: { coarser_steps: 7, decisive: true, first_quality: 50 },
+    };
+    mockServer({ restore: () => json(result) });
+    const { user } = await renderReady();
+    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+    await screen.findByRole('heading', { name: /compression detected/ });
+    expect(screen.getByText('First compression')).toBeTruthy();
+    expect(screen.getByText('≈ 50')).toBeTruthy();
+    expect(screen.getByText(/coarser steps than its own table/)).toBeTruthy();
+    expect(screen.queryByText('Earlier grid')).toBeNull();
+  });
+
   it('sends the strength the user picks', async () => {
     const calls = mockServer();
     const { user } = await renderReady();

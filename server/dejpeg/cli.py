@@ -92,7 +92,8 @@ def cmd_detect(args, config: Config) -> int:
         t0 = time.perf_counter()
         try:
             image = _read(path, config)
-            result = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality)
+            result = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality,
+                                            jpeg_table=image.jpeg_table)
             result = {"file": str(path), **result, "image": image.info(),
                       "timings": {"total_s": round(time.perf_counter() - t0, 4)}}
         except DejpegError as e:
@@ -161,7 +162,8 @@ def cmd_restore(args, config: Config) -> int:
                 grid, estimate = quality_mod.grid_and_quality(image.rgb)
                 quality = image.jpeg_quality or estimate
             else:
-                found = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality)
+                found = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality,
+                                            jpeg_table=image.jpeg_table)
                 verdict, grid = found["verdict"], (found["grid"]["dx"], found["grid"]["dy"])
                 quality = (found["quality"] or {}).get("estimate")
             restored = args.force or verdict != "uncompressed"

@@ -133,6 +133,7 @@ class Evidence:
     second_grid: float = 0.0             # `features.second_grid` evidence
     second_offset: tuple[int, int] = (0, 0)   # and that grid
     low_step: float = 0.0                # median last step read at the first 5 AC frequencies
+    steps: np.ndarray | None = None      # the steps read at the first AC frequencies (`last_steps`)
 
 
 def _probs(p) -> dict[str, float]:
@@ -181,9 +182,11 @@ class Detector:
         low = np.zeros(0) if steps is None else steps[:5]
         low_step = float(np.median(low[low > 0])) if (low > 0).any() else 0.0
         return Evidence(self.predict_blocks(feats), blocks, offset, evidence, qf,
-                        quality.table_fit(ac, qf), dq, first, second, second_offset, low_step)
+                        quality.table_fit(ac, qf), dq, first, second, second_offset, low_step,
+                        steps)
 
-    def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None) -> dict:
+    def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None,
+               jpeg_table=None) -> dict:
         """Verdict, probabilities, per-block results, grid offset and quality estimate.
 
         Image probabilities: the mean of the block probabilities (`aggregate`), then, when
@@ -198,6 +201,9 @@ class Detector:
         detected).  A JPEG file has been compressed at least once, whatever its pixels look
         like (a camera's QF 97 leaves little trace): then `probabilities` are the pixels'
         single and double ones renormalised (`file_evidence`) and the verdict is one of the two.
+        `jpeg_table` is then the file's luma table (64 steps, natural order): when the
+        coefficients sit on a coarser lattice than it (`quality.coarser_than_table`), a heavier
+        compression came first and the verdict is double (`file_table`; null without a table).
         """
         ev = self.blocks_and_evidence(rgb)
         pixel_p = aggregate(ev.block_probs)
@@ -206,6 +212,13 @@ class Detector:
         decisive, shifted = first_compression_tests(ev)
         pixel_p = double_compression_found(pixel_p, decisive or shifted)
         image_p = file_evidence(pixel_p) if jpeg_quality is not None else pixel_p
+        table = None
+        if jpeg_table is not None and ev.steps is not None:
+            count, coarser_first = quality.coarser_than_table(ev.steps, jpeg_table)
+            coarser = count >= quality.COARSER_DECISIVE
+            table = {"coarser_steps": count, "decisive": coarser,
+                     "first_quality": coarser_first if coarser else None}
+            image_p = double_compression_found(image_p, coarser)
         verdict = CLASSES[int(np.argmax(image_p))]
         if jpeg_quality is not None:
             q = {"estimate": int(jpeg_quality), "source": "quantization-table"}
@@ -215,6 +228,8 @@ class Detector:
             q = None
         if q is not None and decisive and ev.first_quality is not None:
             q["first_estimate"] = ev.first_quality
+        elif q is not None and table is not None and table["first_quality"] is not None:
+            q["first_estimate"] = table["first_quality"]
         blocks, offset = ev.blocks, ev.offset
         return {
             "verdict": verdict,
@@ -231,6 +246,7 @@ class Detector:
                                     "first_quality": ev.first_quality if decisive else None},
             "second_grid": {"dx": ev.second_offset[0], "dy": ev.second_offset[1],
                             "evidence": round(ev.second_grid, 4), "decisive": bool(shifted)},
+            "file_table": table,
             "model": self.name,
         }
 

@@ -32,6 +32,7 @@ class Decoded:
     mode: str                        # Pillow's mode of the upload: "RGB", "P", "I;16", ...
     jpeg_quality: int | None = None  # IJG quality read from a JPEG file's luma table
     jpeg_quality_exact: bool = False # the table is exactly an IJG table
+    jpeg_table: np.ndarray | None = None   # that luma table itself (64 steps, natural order)
 
     @property
     def width(self) -> int:
@@ -67,7 +68,8 @@ def decode(data: bytes, max_bytes: int | None = None, max_pixels: int | None = N
             raise UnusableImage(f"The image has no pixels ({width}x{height}).")
         if max_pixels is not None and width * height > max_pixels:
             raise UnusableImage(_too_many_pixels_message((width, height), max_pixels))
-        quality, exact = _jpeg_quality(im)
+        table = _jpeg_luma_table(im)
+        quality, exact = (None, False) if table is None else quality_from_table(table)
         fmt, mode = im.format or "unknown", im.mode
         try:
             im.load()                     # the first frame: truncation and corruption show here
@@ -78,7 +80,7 @@ def decode(data: bytes, max_bytes: int | None = None, max_pixels: int | None = N
         except Exception:
             raise UnsupportedImage(f"The {fmt} file cannot be decoded: it is truncated, corrupt "
                                    "or of a kind this server does not read.") from None
-    return Decoded(rgb, alpha, grayscale, fmt, mode, quality, exact)
+    return Decoded(rgb, alpha, grayscale, fmt, mode, quality, exact, table)
 
 
 def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None, grayscale: bool = False,
@@ -101,15 +103,16 @@ def _too_many_pixels_message(size: tuple[int, int] | None, max_pixels: int | Non
     return what + limit
 
 
-def _jpeg_quality(im: Image.Image) -> tuple[int | None, bool]:
-    """The IJG quality of a JPEG file's luma quantisation table (Pillow keeps natural order)."""
+def _jpeg_luma_table(im: Image.Image) -> np.ndarray | None:
+    """A JPEG file's luma quantisation table (Pillow keeps natural order), or None."""
     tables = getattr(im, "quantization", None)
     if im.format not in ("JPEG", "MPO") or not tables or 0 not in tables:
-        return None, False
+        return None
     try:
-        return quality_from_table(tables[0], natural_order=True)
+        table = np.asarray(tables[0], dtype=np.int64).reshape(64)
     except (ValueError, TypeError):
-        return None, False
+        return None
+    return table if (table >= 1).all() else None
 
 
 def _upright(im: Image.Image) -> Image.Image:

@@ -35,7 +35,7 @@ class StubDetector:
     def __init__(self, verdict):
         self.verdict = verdict
 
-    def detect(self, rgb, jpeg_quality=None):
+    def detect(self, rgb, jpeg_quality=None, jpeg_table=None):
         p = {"uncompressed": 0.0, "single": 0.0, "double": 0.0, self.verdict: 1.0}
         return {"verdict": self.verdict, "probabilities": p, "pixel_probabilities": p, "blocks": [],
                 "grid": {"dx": 0, "dy": 0}, "quality": None, "model": self.name}
@@ -50,6 +50,20 @@ def stub_client(tiny_models, no_client):
 
 
 # --- /detect -------------------------------------------------------------------------------
+
+def test_detect_reads_the_files_own_table(client):
+    """A JPEG file resaved lightly after a heavy compression: its coefficients sit on the first
+    pass's coarser steps, which only the file's own table shows (`file_table`); a PNG of the
+    same pixels has no table to compare with."""
+    from skimage.data import astronaut
+    from dejpeg.jpeg import compress
+    data = images.jpeg(compress(astronaut(), 50), 97)
+    body = post(client, "/detect", data).get_json()
+    assert body["file_table"]["decisive"] and abs(body["file_table"]["first_quality"] - 50) <= 1
+    assert body["verdict"] == "double" and body["quality"]["estimate"] == 97
+    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert post(client, "/detect", images.png(decoded), "a.png").get_json()["file_table"] is None
+
 
 def test_detect_body(client):
     r = post(client, "/detect", images.jpeg(A, 30))
@@ -345,7 +359,7 @@ def test_forced_png_of_a_jpeg_gets_the_strength_of_its_pixels(strength_client):
 
 def test_auto_strength_uses_the_detected_quality(strength_client):
     class Detected(StubDetector):
-        def detect(self, rgb, jpeg_quality=None):
+        def detect(self, rgb, jpeg_quality=None, jpeg_table=None):
             return {**super().detect(rgb), "quality": {"estimate": 30, "source": "pixels"}}
 
     r = post(strength_client(Detected("single")), "/restore", images.png(A), "a.png",

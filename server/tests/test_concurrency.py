@@ -73,7 +73,7 @@ class BlockingDetector:
     def __init__(self):
         self.release = threading.Event()
 
-    def detect(self, rgb, jpeg_quality=None):
+    def detect(self, rgb, jpeg_quality=None, jpeg_table=None):
         assert self.release.wait(30)
         p = {"uncompressed": 1.0, "single": 0.0, "double": 0.0}
         return {"verdict": "uncompressed", "probabilities": p, "blocks": [],

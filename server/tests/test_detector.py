@@ -15,7 +15,7 @@ from dejpeg.errors import UnusableImage
 from images import pattern
 
 KEYS = {"verdict", "probabilities", "pixel_probabilities", "blocks", "grid", "quality", "model",
-        "double_quantization", "second_grid"}
+        "double_quantization", "second_grid", "file_table"}
 BLOCK_KEYS = {"x", "y", "size", "width", "height", "tiled", "verdict", "probabilities"}
 
 
@@ -237,6 +237,35 @@ def test_a_first_compression_found_makes_the_verdict_double():
     np.testing.assert_allclose(double_compression_found(p, True), [0.1, 0, 0.9])
     clean = np.array([0.6, 0.3, 0.1])                  # called uncompressed: the tests do not speak
     np.testing.assert_array_equal(double_compression_found(clean, True), clean)
+
+
+def test_a_jpeg_file_coarser_than_its_own_table_is_double():
+    """QF 97 after QF 50, uploaded as the file: its table says 97, its coefficients sit on
+    QF 50's steps; a CNN sure of "single" is overruled and the first quality given.  The
+    same pixels without the table (a PNG) keep the CNN's word; a single QF 97 file stays
+    single."""
+    import io as _io
+    from PIL import Image
+    from skimage.data import astronaut
+    import images
+    det = Detector(Fixed([0.05, 0.9, 0.05]), "fixed")
+
+    def upload(data):
+        im = Image.open(_io.BytesIO(data))
+        return np.asarray(im.convert("RGB")), np.array(im.quantization[0])
+
+    pixels, table = upload(images.jpeg(jpeg.compress(astronaut(), 50), 97))
+    r = det.detect(pixels, jpeg_quality=97, jpeg_table=table)
+    assert r["verdict"] == "double" and r["file_table"]["decisive"]
+    assert r["file_table"]["coarser_steps"] >= 3 and abs(r["file_table"]["first_quality"] - 50) <= 1
+    assert r["quality"]["estimate"] == 97 and abs(r["quality"]["first_estimate"] - 50) <= 1
+    png = det.detect(pixels)
+    assert png["verdict"] == "single" and png["file_table"] is None
+    pixels, table = upload(images.jpeg(astronaut(), 97))
+    r = det.detect(pixels, jpeg_quality=97, jpeg_table=table)
+    assert r["verdict"] == "single"
+    assert r["file_table"] == {"coarser_steps": 0, "decisive": False, "first_quality": None}
+    assert "first_estimate" not in r["quality"]
 
 
 def test_second_grid_is_decisive_only_after_a_light_last_pass():

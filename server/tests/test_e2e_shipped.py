@@ -81,6 +81,17 @@ def test_a_camera_quality_jpeg_saved_as_png_is_compressed(server, quality):
     assert body["pixel_probabilities"]["uncompressed"] < 0.5
 
 
+def test_a_light_resave_of_a_heavy_jpeg_file_is_double(server):
+    # QF 97 after QF 50: the file's own table says 97, its coefficients still sit on QF 50's
+    # steps; the pixels alone (the same picture as PNG) cannot tell
+    data = images.jpeg(compress(ORIGINAL, 50), 97)
+    body = detect(server, data)
+    assert body["verdict"] == "double" and body["file_table"]["decisive"]
+    assert body["quality"]["estimate"] == 97 and abs(body["quality"]["first_estimate"] - 50) <= 2
+    single = detect(server, images.jpeg(ORIGINAL, 97))
+    assert single["verdict"] == "single" and not single["file_table"]["decisive"]
+
+
 @pytest.mark.parametrize("q2", [70, 90])
 def test_double_jpeg(server, q2):
     once = compress(ORIGINAL, 50)

@@ -18,7 +18,7 @@ def test_rgb_png_is_exact():
     assert d.rgb.dtype == np.uint8 and d.rgb.shape == (40, 56, 3)
     np.testing.assert_array_equal(d.rgb, A)
     assert d.alpha is None and not d.grayscale
-    assert d.format == "PNG" and d.jpeg_quality is None
+    assert d.format == "PNG" and d.jpeg_quality is None and d.jpeg_table is None
 
 
 @pytest.mark.parametrize("quality", [10, 30, 75, 95])
@@ -26,6 +26,8 @@ def test_jpeg_quality_from_the_file_tables(quality):
     d = decode(images.jpeg(A, quality))
     assert d.format == "JPEG"
     assert (d.jpeg_quality, d.jpeg_quality_exact) == (quality, True)
+    from dejpeg.quality import ijg_table
+    np.testing.assert_array_equal(d.jpeg_table, ijg_table(quality))     # natural order
 
 
 def test_rgba_alpha_is_kept_aside():

@@ -129,6 +129,37 @@ def test_last_steps_and_double_quantisation_with_a_cameras_own_table(like):
     assert quality.double_quantisation(ac, quality.quality_from_coefficients(ac))[0] < quality.DQ_DECISIVE / 10
 
 
+def file_table(data: bytes) -> np.ndarray:
+    return np.array(Image.open(io.BytesIO(data)).quantization[0])
+
+
+@pytest.mark.parametrize("first,last", [(50, 97), (70, 95), (50, 90)])
+def test_coefficients_coarser_than_the_files_own_table_show_a_first_compression(first, last):
+    """QF 97 after QF 50: the pixels read QF 50's steps (the histogram test sees nothing),
+    the file says QF 97: a heavier compression came first, and its quality is named."""
+    from skimage.data import astronaut
+    import images
+    once = jpeg.compress(astronaut(), first)
+    data = images.jpeg(once, last)
+    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    ac = quality.grid_coefficients(pixels)
+    count, q1 = quality.coarser_than_table(quality.last_steps(ac), file_table(data))
+    assert count >= quality.COARSER_DECISIVE and abs(q1 - first) <= 2     # neighbours share steps
+
+
+@pytest.mark.parametrize("q", [60, 90, 97, 99])
+def test_a_single_jpeg_is_never_coarser_than_its_own_table(q):
+    from skimage.data import astronaut
+    import images
+    data = images.jpeg(astronaut(), q)
+    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    steps = quality.last_steps(quality.grid_coefficients(pixels))
+    assert quality.coarser_than_table(steps, file_table(data)) == (0, None)
+    pixels, table = camera_jpeg(astronaut(), 92, seed=q)          # a camera's own table too
+    steps = quality.last_steps(quality.grid_coefficients(pixels))
+    assert quality.coarser_than_table(steps, table)[0] == 0
+
+
 def test_quality_from_pixels_checks_the_steps_it_reads():
     """The middle of scikit-image's retina picture at QF 20: few busy blocks, and over all
     its coefficients a fine table (QF 69) scores best, while the low frequencies plainly read

@@ -98,6 +98,7 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
     .sort(([a], [b]) => timingRank(a) - timingRank(b));
   const grid = data.grid;
   const dq = data.double_quantization;
+  const fileTable = data.file_table;
   const pixels = pixelVerdict(data);
   const width = data.image?.width;
   const height = data.image?.height;
@@ -225,6 +226,19 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
                     {' '}
                     · its quantizer steps still show in the DCT histograms (evidence{' '}
                     <span className="mono">{dq.evidence.toFixed(2)}</span>)
+                  </span>
+                </dd>
+              </div>
+            )}
+            {!dq?.decisive && fileTable?.decisive && (
+              <div>
+                <dt>First compression</dt>
+                <dd>
+                  {fileTable.first_quality ? `≈ ${fileTable.first_quality}` : 'Found'}
+                  <span className="muted">
+                    {' '}
+                    · the file&apos;s coefficients sit on coarser steps than its own table (at{' '}
+                    {fileTable.coarser_steps} frequencies): a heavier compression came first
                   </span>
                 </dd>
               </div>

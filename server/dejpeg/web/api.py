@@ -33,7 +33,8 @@ def _decode_upload(data: bytes) -> Decoded:
 
 
 def _detect(image: Decoded) -> dict:
-    result = dict(_services().models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality))
+    result = dict(_services().models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality,
+                                                       jpeg_table=image.jpeg_table))
     quality = result.get("quality")
     if quality and quality.get("source") == "quantization-table":
         result["quality"] = {**quality, "exact": image.jpeg_quality_exact}

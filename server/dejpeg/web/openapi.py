@@ -76,6 +76,18 @@ SCHEMAS = {
         description="The strongest other 8x8 grid (differing from the last one in both "
                     "directions): a first compression before a crop, visible through a light "
                     "last compression only."),
+    "FileTable": _obj({
+        "coarser_steps": {**INTEGER, "description": "How many of the first 15 AC frequencies "
+                          "read a step (clear, >= 5) that is a multiple, twice or more, of the "
+                          "file's own luma step there (0 for a single compression)."},
+        "decisive": {**BOOLEAN, "description": "coarser_steps >= 3: a heavier compression on "
+                     "the same grid came before the file's own; the verdict is double."},
+        "first_quality": {**INTEGER, "nullable": True, "description":
+                          "The IJG quality whose table matches those steps, when decisive."},
+    }, ["coarser_steps", "decisive", "first_quality"], nullable=True,
+        description="A JPEG file only (null otherwise): its coefficients against its own "
+                    "quantisation table; sitting on a coarser lattice shows an earlier, heavier "
+                    "compression that a light last one (QF 97 after QF 50) left in place."),
     "ImageInfo": _obj({
         "width": INTEGER, "height": INTEGER,
         "format": {**STRING, "description": "File format as Pillow names it: JPEG, PNG, ..."},
@@ -99,6 +111,7 @@ SCHEMAS = {
         "quality": _ref("Quality"),
         "double_quantization": _ref("DoubleQuantization"),
         "second_grid": _ref("SecondGrid"),
+        "file_table": _ref("FileTable"),
         "image": _ref("ImageInfo"),
         "model": {**STRING, "description": "The detector's name."},
         "timings": TIMINGS,
@@ -124,6 +137,7 @@ SCHEMAS = {
         "quality": _ref("Quality"),
         "double_quantization": _ref("DoubleQuantization"),
         "second_grid": _ref("SecondGrid"),
+        "file_table": _ref("FileTable"),
     }, ["restored", "model", "image_png", "image", "timings"],
         description="The /detect fields (when detection ran, i.e. force=false) plus the result."),
     "Model": _obj({
