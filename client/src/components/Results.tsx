@@ -99,6 +99,23 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
   const grid = data.grid;
   const dq = data.double_quantization;
   const fileTable = data.file_table;
+  // a first compression: the same grid's histograms, else the file's own table
+  const first = dq?.decisive
+    ? {
+        quality: dq.first_quality,
+        why: (
+          <>
+            its quantizer steps still show in the DCT histograms (evidence{' '}
+            <span className="mono">{dq.evidence.toFixed(2)}</span>)
+          </>
+        ),
+      }
+    : fileTable?.decisive
+      ? {
+          quality: fileTable.first_quality,
+          why: `the file's coefficients sit on coarser steps than its own table (at ${fileTable.coarser_steps} frequencies): a heavier compression came first`,
+        }
+      : null;
   const pixels = pixelVerdict(data);
   const width = data.image?.width;
   const height = data.image?.height;
@@ -217,29 +234,12 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
                 </dd>
               </div>
             )}
-            {dq?.decisive && (
+            {first && (
               <div>
                 <dt>First compression</dt>
                 <dd>
-                  {dq.first_quality ? `≈ ${dq.first_quality}` : 'Found'}
-                  <span className="muted">
-                    {' '}
-                    · its quantizer steps still show in the DCT histograms (evidence{' '}
-                    <span className="mono">{dq.evidence.toFixed(2)}</span>)
-                  </span>
-                </dd>
-              </div>
-            )}
-            {!dq?.decisive && fileTable?.decisive && (
-              <div>
-                <dt>First compression</dt>
-                <dd>
-                  {fileTable.first_quality ? `≈ ${fileTable.first_quality}` : 'Found'}
-                  <span className="muted">
-                    {' '}
-                    · the file&apos;s coefficients sit on coarser steps than its own table (at{' '}
-                    {fileTable.coarser_steps} frequencies): a heavier compression came first
-                  </span>
+                  {first.quality ? `≈ ${first.quality}` : 'Found'}
+                  <span className="muted"> · {first.why}</span>
                 </dd>
               </div>
             )}
