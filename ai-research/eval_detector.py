@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dejpeg import data, jpeg, quality, registry
+from dejpeg import data, imageio, jpeg, quality, registry
 from dejpeg.archs import CLASSES
 from dejpeg.data import Case
 
@@ -192,10 +192,8 @@ def main(argv=None):
     for name, truth, first, make in file_cases():
         said, plain, found, first_err = [], [], 0, []
         for im in imgs:
-            with Image.open(io.BytesIO(make(im, rng))) as f:
-                table = np.array(f.quantization[0])
-                x = np.asarray(f.convert("RGB"))
-            r = det.detect(x, jpeg_quality=quality.quality_from_table(table)[0], jpeg_table=table)
+            upload = imageio.decode(make(im, rng))          # as the server reads a file
+            r = det.detect(upload.rgb, jpeg_quality=upload.jpeg_quality, jpeg_table=upload.jpeg_table)
             said.append(r["verdict"])
             pp = r["pixel_probabilities"]       # without the table check: the file's evidence alone
             plain.append("double" if pp["double"] > pp["single"] else "single")

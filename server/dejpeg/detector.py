@@ -132,8 +132,13 @@ class Evidence:
     first_quality: int | None = None     # and the first compression's quality it points to
     second_grid: float = 0.0             # `features.second_grid` evidence
     second_offset: tuple[int, int] = (0, 0)   # and that grid
-    low_step: float = 0.0                # median last step read at the first 5 AC frequencies
     steps: np.ndarray | None = None      # the steps read at the first AC frequencies (`last_steps`)
+
+    @property
+    def low_step(self) -> float:
+        """The median step read at the first five AC frequencies (0 when none was read)."""
+        low = np.zeros(0) if self.steps is None else self.steps[:5]
+        return float(np.median(low[low > 0])) if (low > 0).any() else 0.0
 
 
 def _probs(p) -> dict[str, float]:
@@ -179,11 +184,8 @@ class Detector:
         steps = None if ac is None else quality.last_steps(ac)
         qf = None if ac is None else quality.quality_from_coefficients(ac, steps)
         dq, first = quality.double_quantisation(ac, qf, steps)
-        low = np.zeros(0) if steps is None else steps[:5]
-        low_step = float(np.median(low[low > 0])) if (low > 0).any() else 0.0
         return Evidence(self.predict_blocks(feats), blocks, offset, evidence, qf,
-                        quality.table_fit(ac, qf), dq, first, second, second_offset, low_step,
-                        steps)
+                        quality.table_fit(ac, qf), dq, first, second, second_offset, steps)
 
     def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None,
                jpeg_table=None) -> dict:

@@ -49,8 +49,9 @@ SCHEMAS = {
         "exact": {**BOOLEAN, "description": "The file's table is exactly an IJG table "
                                             "(only for source quantization-table)."},
         "first_estimate": {**INTEGER, "minimum": 1, "maximum": 100, "description":
-                           "IJG quality of the first of two compressions, from the pixels; "
-                           "only when the double-quantization test is decisive."},
+                           "IJG quality of the first of two compressions: from the "
+                           "double-quantization test when it is decisive, else from the file "
+                           "table check (file_table) when that is."},
     }, ["estimate", "source"], nullable=True),
     "DoubleQuantization": _obj({
         "evidence": {**NUMBER, "description": "Log-likelihood gain per DCT coefficient of the "
