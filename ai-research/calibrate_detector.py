@@ -123,7 +123,7 @@ def main(argv=None):
     ap.add_argument("--models", default=str(registry.DEFAULT_DIR))
     ap.add_argument("--corpus", default=str(HERE / "data/corpus"))
     ap.add_argument("--samples", type=int, default=2000)
-    ap.add_argument("--camera-samples", type=int, default=800,
+    ap.add_argument("--camera-samples", type=int, default=1200,
                     help="more samples at the light end where cameras save (data.camera_case)")
     ap.add_argument("--out", default=str(HERE / "results/detector_calibration"))
     ap.add_argument("--no-catalog", action="store_true", help="do not write models/catalog.json")
