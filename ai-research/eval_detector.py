@@ -10,8 +10,9 @@ calibration, as served).  Reported: block accuracy, image accuracy (the served v
 CNN's mean probabilities alone; the seed's mode of block argmaxes), compressed-vs-not
 accuracy, and the error of the quality estimate from pixels.  Then a few camera-like
 conditions (`conditions`: a camera's kind of tables, sensor-like noise, 4:4:4 chroma, a
-camera's processing before the JPEG, camera JPEGs resaved) and uploads as JPEG files
-(`file_cases`: the file's own table checked too), scored apart from the cases.  Writes results/detector_eval.{md,json}.
+camera's processing before the JPEG, camera JPEGs resaved, QF 100) and uploads as JPEG
+files (`file_cases`: the file's own table checked too), scored apart from the cases.
+Writes results/detector_eval.{md,json}.
 """
 from __future__ import annotations
 
