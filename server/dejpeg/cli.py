@@ -163,7 +163,7 @@ def cmd_restore(args, config: Config) -> int:
                 quality = image.jpeg_quality or estimate
             else:
                 found = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality,
-                                            jpeg_table=image.jpeg_table)
+                                               jpeg_table=image.jpeg_table)
                 verdict, grid = found["verdict"], (found["grid"]["dx"], found["grid"]["dy"])
                 quality = (found["quality"] or {}).get("estimate")
             restored = args.force or verdict != "uncompressed"
