@@ -23,6 +23,10 @@
 frequencies (u, v) and (v, u) of each 8x8 block, so a block's features become the same
 columns permuted, exactly those of the transposed picture (a JPEG of it made with the
 transposed quantiser table).  It doubles the training blocks at no feature cost.
+
+`--vary` varies every training crop before its case (`dejpeg.data.vary`: scale, tone,
+sharpness, noise) and `--init` starts from a trained model; with another --work folder and
+--seed they fine-tune on fresh draws (the c-tiny card has the run and what it gave: not shipped).
 """
 from __future__ import annotations
 
@@ -44,10 +48,12 @@ TRANSPOSE = np.arange(64).reshape(8, 8).T.ravel()
 
 
 def _make(args):
-    folder, index, seed, crop = args
+    folder, index, seed, crop, vary = args
     rng = np.random.default_rng(seed)
     images = _make.images
     img = data.random_crop(images[index], crop, rng)
+    if vary:
+        img = data.vary(img, rng)
     case = data.random_case(rng)
     x, y = data.detector_samples(img, case)
     return x, y
@@ -57,9 +63,9 @@ def _init(folder):
     _make.images = data.load_images(folder)
 
 
-def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int):
+def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int, vary: bool = False):
     n_images = len(list(folder.glob("*.png")))
-    jobs = [(folder, i % n_images, seed * 1_000_003 + i, crop) for i in range(variants)]
+    jobs = [(folder, i % n_images, seed * 1_000_003 + i, crop, vary) for i in range(variants)]
     with Pool(workers, initializer=_init, initargs=(folder,)) as pool:
         parts = pool.map(_make, jobs, chunksize=16)
     x = np.concatenate([p[0] for p in parts])
@@ -67,12 +73,13 @@ def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int):
     return x, y
 
 
-def cached_set(path: Path, folder: Path, variants: int, seed: int, crop: int, workers: int):
+def cached_set(path: Path, folder: Path, variants: int, seed: int, crop: int, workers: int,
+               vary: bool = False):
     if path.exists():
         z = np.load(path)
         return z["x"], z["y"]
     t = time.time()
-    x, y = make_set(folder, variants, seed, crop, workers)
+    x, y = make_set(folder, variants, seed, crop, workers, vary)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=x, y=y)
     print(f"{path.name}: {len(y)} blocks {np.bincount(y, minlength=3)} in {time.time() - t:.0f} s",
@@ -109,6 +116,11 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--transpose", action="store_true",
                     help="also train on every block transposed (doubles the training blocks)")
+    ap.add_argument("--vary", action="store_true",
+                    help="vary each training crop's scale, tone, sharpness and noise (`data.vary`)")
+    ap.add_argument("--seed", type=int, default=1, help="of the training draws")
+    ap.add_argument("--init", default=None,
+                    help="start from this model's weights (fine-tuning) instead of random ones")
     ap.add_argument("--out", default=str(HERE.parent / "server/dejpeg/models/c-tiny.keras"))
     ap.add_argument("--log-copy", default=str(HERE / "results/detector_training_log.csv"),
                     help="where the CSV training log is copied at the end")
@@ -117,7 +129,8 @@ def main(argv=None):
     import keras
     work = Path(args.work)
     corpus = Path(args.corpus)
-    xt, yt = cached_set(work / "train.npz", corpus / "train", args.variants, 1, args.crop, args.workers)
+    xt, yt = cached_set(work / "train.npz", corpus / "train", args.variants, args.seed, args.crop,
+                        args.workers, args.vary)
     xv, yv = cached_set(work / "val.npz", corpus / "val", args.val_variants, 2, args.crop, args.workers)
     if args.transpose:
         xt, yt = np.concatenate([xt, xt[:, :, TRANSPOSE]]), np.concatenate([yt, yt])
@@ -133,6 +146,8 @@ def main(argv=None):
         print(f"resuming after epoch {state['epoch']}", flush=True)
     else:
         model = archs.c_tiny(width=args.width)
+        if args.init:
+            model.set_weights(keras.saving.load_model(args.init, compile=False).get_weights())
         sched = keras.optimizers.schedules.CosineDecay(args.lr, steps, alpha=0.01)
         model.compile(optimizer=keras.optimizers.Adam(sched),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])

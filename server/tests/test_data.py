@@ -241,3 +241,26 @@ def test_detector_samples_limit_and_small_images():
     assert x.shape == (1, 120, 64, 1) and list(y) == [1]
     x, y = data.detector_samples(pattern(40, 56, seed=2), Case("uncompressed"))
     assert x.shape == (1, 120, 64, 1) and list(y) == [0]        # tiled to a full block
+
+
+# --- varied clean pictures (detector training) -----------------------------------------------
+
+def test_vary_is_deterministic_and_keeps_the_picture_clean():
+    """`data.vary` changes scale, tone, sharpness and noise, the same for the same draw, and
+    leaves no JPEG grid (an uncompressed training case stays uncompressed), while a JPEG of a
+    varied picture shows its grid as usual."""
+    from skimage.data import astronaut
+    clean = np.ascontiguousarray(astronaut()[:320, :384])
+    outs = [data.vary(clean, np.random.default_rng(s)) for s in range(24)]
+    assert np.array_equal(data.vary(clean, np.random.default_rng(3)), outs[3])
+    assert all(o.dtype == np.uint8 and o.ndim == 3 and o.shape[2] == 3 for o in outs)
+    smaller = [o for o in outs if o.shape != clean.shape]
+    assert 4 <= len(smaller) <= 20                       # downscaled about half the time ...
+    for o in smaller:                                    # ... by 0.5-0.95, keeping the aspect
+        f = o.shape[1] / clean.shape[1]
+        assert 0.49 <= f <= 0.96 and abs(o.shape[0] / clean.shape[0] - f) < 0.01
+    same_size = [o for o in outs if o.shape == clean.shape]
+    assert sum(not np.array_equal(o, clean) for o in same_size) >= len(same_size) // 2
+    for o in outs:
+        assert features.grid_search(o)[1] < features.GRID_MIN_EVIDENCE
+    assert features.grid_search(jpeg.compress(outs[0], 60))[1] > 0.1

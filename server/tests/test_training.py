@@ -151,6 +151,38 @@ def test_train_detector_transpose_doubles_blocks_and_keeps_the_better_epoch(
     assert state["final_val_accuracy"] == pytest.approx(max(scored.values()), abs=1e-4)
 
 
+def test_train_detector_init_starts_from_a_model_and_vary_changes_the_draws(
+        corpus, tmp_path, monkeypatch, capsys):
+    """--init: training starts from that model's weights (at a learning rate of 1e-9 one epoch
+    leaves the convolutions where they were); --vary: the same draws (--seed) with each clean
+    crop varied first give other blocks."""
+    script = load_script("train_detector", monkeypatch)
+
+    def run(work, *extra):
+        script.main(["--corpus", str(corpus), "--work", str(tmp_path / work), "--variants", "4",
+                     "--val-variants", "2", "--epochs", "1", "--width", "4", "--workers", "1",
+                     "--batch", "8", "--seed", "5", "--out", str(tmp_path / f"{work}.keras"),
+                     "--log-copy", str(tmp_path / f"{work}.csv"), *extra])
+        capsys.readouterr()
+        return keras.saving.load_model(tmp_path / f"{work}.keras", compile=False)
+
+    first = run("plain")
+    kernels = lambda m: [w for w in m.weights if "kernel" in w.path]
+    again = run("init", "--init", str(tmp_path / "plain.keras"), "--lr", "1e-9")
+    for a, b in zip(kernels(first), kernels(again)):
+        assert np.allclose(np.asarray(a), np.asarray(b), atol=1e-6), a.path
+    fresh = run("fresh", "--lr", "1e-9")            # without --init: other (random) weights
+    assert not all(np.allclose(np.asarray(a), np.asarray(b), atol=1e-3)
+                   for a, b in zip(kernels(first), kernels(fresh)))
+    varied = run("varied", "--vary")
+    plain_x = np.load(tmp_path / "plain/train.npz")["x"]
+    varied_x = np.load(tmp_path / "varied/train.npz")["x"]
+    assert varied_x.dtype == np.uint16 and varied_x.shape[1:] == (120, 64, 1)
+    assert not np.array_equal(plain_x, varied_x)
+    assert np.array_equal(np.load(tmp_path / "plain/val.npz")["x"],
+                          np.load(tmp_path / "varied/val.npz")["x"]), "validation is never varied"
+
+
 # --- restorer ------------------------------------------------------------------------------
 
 def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, monkeypatch,
