@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -27,26 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dejpeg import machine
+
 HERE = Path(__file__).parent
 SIZES = [(512, 512), (1024, 1024), (2304, 1728), (4000, 3000), (4608, 3456), (5664, 4248)]  # 0.26-24 MP
-
-
-def cpu() -> str:
-    """The processor's model and its widest vector extension (timings depend on both: the
-    restorer's convolutions run about 2.5x faster with AVX-512 than with AVX2 alone)."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
-    names = {"avx512f": "AVX-512", "avx2": "AVX2", "avx": "AVX", "sse4_2": "SSE4.2"}
-    widest = next((names[f] for f in names if f in flags), None)
-    return model + (f" ({widest})" if widest else "")
 
 
 def one(w, h, repeat, restorer_name):
@@ -125,7 +108,7 @@ def main(argv=None):
               f"({r['restore_s'] / r['megapixels']:.2f} s/MP)  spp {r['spp_s']:.2f} s  "
               f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
     lines = ["# Benchmark", "",
-             f"{cpu()}, {os.cpu_count()} cores; "
+             f"{machine.cpu()}, {os.cpu_count()} cores; "
              f"best of {args.repeat}; QF 30 JPEG input; restorer `{rows[0]['restorer']}`; spp at qp 16, "
              "quality 6, 4:4:4; peak RSS of the whole process (models loaded, TensorFlow), after "
              "detect + restore and at the end (API request and first-served form included).", "",

@@ -30,6 +30,8 @@ import numpy as np
 import requests
 from PIL import Image
 
+from . import machine
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -227,7 +229,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count(),
-            "machine": platform.machine(), "python": platform.python_version()}
+            "machine": platform.machine(), "cpu": machine.cpu(), "python": platform.python_version()}
     if args.url:
         if urlparse(args.url).hostname not in LOOPBACK:
             p.error("--url must be a loopback address (127.0.0.1, localhost, ::1)")
