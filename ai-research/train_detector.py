@@ -75,13 +75,19 @@ def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int, va
 
 def cached_set(path: Path, folder: Path, variants: int, seed: int, crop: int, workers: int,
                vary: bool = False):
+    """The samples of these draws, made once and cached at `path` with the draws' settings;
+    a cache made with other settings is refused (rather than trained on silently)."""
+    draws = json.dumps({"variants": variants, "seed": seed, "crop": crop, "vary": vary})
     if path.exists():
         z = np.load(path)
+        if "draws" in z and str(z["draws"]) != draws:
+            raise SystemExit(f"{path} holds draws {z['draws']}, not {draws}: "
+                             "use another --work folder")
         return z["x"], z["y"]
     t = time.time()
     x, y = make_set(folder, variants, seed, crop, workers, vary)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=x, y=y)
+    np.savez(path, x=x, y=y, draws=draws)
     print(f"{path.name}: {len(y)} blocks {np.bincount(y, minlength=3)} in {time.time() - t:.0f} s",
           flush=True)
     return x, y

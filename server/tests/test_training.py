@@ -181,6 +181,8 @@ def test_train_detector_init_starts_from_a_model_and_vary_changes_the_draws(
     assert not np.array_equal(plain_x, varied_x)
     assert np.array_equal(np.load(tmp_path / "plain/val.npz")["x"],
                           np.load(tmp_path / "varied/val.npz")["x"]), "validation is never varied"
+    with pytest.raises(SystemExit, match="use another --work folder"):
+        run("plain", "--vary")                       # its cache holds unvaried draws
 
 
 # --- restorer ------------------------------------------------------------------------------
