@@ -239,11 +239,17 @@ def main(argv=None):
     d.compile(optimizer=keras.optimizers.Adam(args.lr, beta_1=0.5), loss=bce)
 
     def critic_step(x, y, g):
-        """One critic update on clean (label 1) and generated (label 0) crops."""
+        """One critic update on clean (label 1) and generated (label 0) crops.  The critic is
+        trainable only for this update: frozen, it is part of the combined model of the GAN
+        phase.  (TensorFlow keeps the variable list a train function was traced with; JAX
+        reads it at every call, so the flag must be right at each call.)"""
         fake = np.asarray(g(x, training=False))
         patches = (len(x), x.shape[1] // 8, x.shape[2] // 8, 1)     # critic: three stride-2 convs
         labels = np.concatenate([np.ones(patches, np.float32), np.zeros(patches, np.float32)])
-        return float(d.train_on_batch([np.concatenate([x, x]), np.concatenate([y, fake])], labels))
+        d.trainable = True
+        loss = d.train_on_batch([np.concatenate([x, x]), np.concatenate([y, fake])], labels)
+        d.trainable = False
+        return float(loss)
 
     if args.phase == "critic":
         for x, y in pairs.batches(args.batch, state["step"], args.steps, args.workers):
@@ -263,11 +269,10 @@ def main(argv=None):
         gen = keras.saving.load_model(last, compile=False)
         d = keras.saving.load_model(work / "gan_critic_last.keras", compile=False)
         d.compile(optimizer=keras.optimizers.Adam(args.lr, beta_1=0.5), loss=bce)
-    # make the critic's own train function while it is trainable, then freeze it inside
-    # the combined model (the generator's step then updates only the generator)
+    # make the critic's own train function while it is trainable; it leaves the critic
+    # frozen inside the combined model (the generator's step then updates only the generator)
     x, y = (to_float(a) for a in pairs.batch(args.batch, state["step"]))
     critic_step(x, y, gen)
-    d.trainable = False
     inp = keras.Input((None, None, 3))
     restored = gen(inp)
     judged = d([inp, restored])
