@@ -11,12 +11,13 @@ HERE = Path(__file__).parent
 CATALOG = HERE.parent / "server/dejpeg/models/catalog.json"
 
 
-def main():
-    catalog = json.loads(CATALOG.read_text())
-    det = json.loads((HERE / "results/detector_eval.json").read_text())
+def updated(catalog: dict, results: Path = HERE / "results") -> dict:
+    """`catalog` with the metrics of every model taken from the evaluation files in `results`."""
+    catalog = json.loads(json.dumps(catalog))
+    det = json.loads((results / "detector_eval.json").read_text())
     # restorer_eval.json (every shipped restorer), then any file of a restorer evaluated on
     # its own (eval_restorer.py --only NAME --out results/restorer_eval_NAME)
-    evals = {p.stem: json.loads(p.read_text()) for p in sorted((HERE / "results").glob("restorer_eval*.json"))}
+    evals = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("restorer_eval*.json"))}
     for entry in catalog["models"]:
         if entry["kind"] == "detector":
             s = det["summary"]
@@ -41,6 +42,11 @@ def main():
                 if auto:
                     entry["metrics"][key + "_auto_strength"] = round(auto[0] - row["JPEG"][0], 2)
             entry["metrics"]["evaluated_on"] = f"validation pictures (ai-research/results/{stem}.md)"
+    return catalog
+
+
+def main():
+    catalog = updated(json.loads(CATALOG.read_text()))
     CATALOG.write_text(json.dumps(catalog, indent=1) + "\n")
     print(json.dumps(catalog, indent=1))
 

@@ -342,3 +342,14 @@ def test_restorer_batches_depend_on_the_step_alone_and_workers_make_the_same(cor
     assert script.central(img, None) is img and script.central(img, 60000) is img
     made = list(pairs.batches(2, 3, 6, workers=2))
     assert all(np.array_equal(a, b) for m, i in zip(made, inline) for a, b in zip(m, i))
+
+
+def test_shipped_catalog_serves_the_committed_evaluation_numbers(monkeypatch):
+    """GET /models reports models/catalog.json's metrics: they must be what the committed
+    evaluation files say (update_catalog.py after every eval), not an older run's."""
+    script = load_script("update_catalog", monkeypatch)
+    shipped = json.loads(script.CATALOG.read_text())
+    assert script.updated(shipped) == shipped
+    det = next(m for m in shipped["models"] if m["kind"] == "detector")
+    summary = json.loads((AI_RESEARCH / "results/detector_eval.json").read_text())["summary"]
+    assert det["metrics"]["three_class_image_accuracy_pct"] == round(summary["three_class_image_acc"], 1)
