@@ -11,7 +11,9 @@ served ("auto": the strength calibrated on training pictures for the quality tha
 `quality_from_pixels` estimates from the decoded image, as for a PNG upload).
 Reported: mean PSNR (RGB), SSIM, PSNR-B (luma), and gains over the JPEG input; and "detail",
 the fine-detail energy kept as a % of the original's (`metrics.detail`: how crisp, not how
-right).  Writes results/restorer_eval.{md,json}.
+right); and "lattice", the share of fine detail that is a pattern repeating every 2 or 4
+pixels (`metrics.lattice`: the checkerboard an upsampling network can print; the originals'
+own share is given for comparison).  Writes results/restorer_eval.{md,json}.
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def degrade(im, setting):
 
 def scores(ref, out):
     return np.array([metrics.psnr(ref, out), metrics.ssim(ref, out), metrics.psnr_b(ref, out),
-                     metrics.detail(ref, out)])
+                     metrics.detail(ref, out), metrics.lattice(out)])
 
 
 def main(argv=None):
@@ -96,16 +98,18 @@ def main(argv=None):
              f"{list(spp_filter.QPS)} per setting, picked on these images.  Detail: the "
              "luma energy of 8x8-block DCT frequencies u + v >= 4 on the JPEG grid, as a % of "
              "the original's (100: as much fine detail as the original; says how crisp, not how "
-             "right).", ""]
+             "right).  Lattice: the % of the luma's high-pass energy on the frequencies of a "
+             "pattern repeating every 2 or 4 pixels (a checkerboard; the originals: "
+             f"{np.mean([metrics.lattice(r) for r in refs]):.2f}).", ""]
     for label, row in results.items():
         base = row["JPEG"]
         lines += [f"## {label}", "",
-                  "| method | PSNR | gain | SSIM | gain | PSNR-B | gain | detail % |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| method | PSNR | gain | SSIM | gain | PSNR-B | gain | detail % | lattice % |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for name, s in row.items():
             d = s - base
             lines.append(f"| {name} | {s[0]:.2f} | {d[0]:+.2f} | {s[1]:.4f} | {d[1]:+.4f} | "
-                         f"{s[2]:.2f} | {d[2]:+.2f} | {s[3]:.1f} |")
+                         f"{s[2]:.2f} | {d[2]:+.2f} | {s[3]:.1f} | {s[4]:.2f} |")
         lines.append("")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out + ".md").write_text("\n".join(lines))

@@ -125,3 +125,30 @@ def test_detail_ignores_brightness():
     # a brightness change moves only the DC coefficients: the fine detail is all still there
     img = pattern(96, 128, seed=4) // 2 + 60
     assert metrics.detail(img, img + 30) == pytest.approx(100.0, abs=0.01)
+
+
+# --- lattice ------------------------------------------------------------------------------
+
+def checkerboard(shape, period: int, amplitude: float) -> np.ndarray:
+    """A faint pattern repeating every `period` pixels on both axes, as a transposed conv prints."""
+    tile = np.random.default_rng(period).uniform(-1, 1, (period, period))
+    tile -= tile.mean()
+    y = np.tile(tile, (shape[0] // period + 1, shape[1] // period + 1))[:shape[0], :shape[1]]
+    return (amplitude * y / np.abs(y).max())[..., None]
+
+
+def test_lattice_is_near_zero_for_a_picture_and_its_jpeg(img):
+    assert metrics.lattice(img) < 1.0
+    assert metrics.lattice(jpeg.compress(img, 10)) < 1.0
+
+
+@pytest.mark.parametrize("period", [2, 4])
+def test_lattice_finds_a_faint_checkerboard_that_grain_does_not_imitate(img, period):
+    # a pattern of +-3 grey levels on a busy picture: over 20 times the picture's own score ...
+    faint = np.clip(img + checkerboard(img.shape, period, 3.0), 0, 255).astype(np.uint8)
+    assert metrics.lattice(faint) > 20 * max(metrics.lattice(img), 0.25)
+    # ... while random grain, much stronger, spreads its energy over all frequencies
+    noisy = np.clip(img + np.random.default_rng(1).normal(0, 8, img.shape), 0, 255).astype(np.uint8)
+    assert metrics.lattice(noisy) < 1.0
+    # and the score does not depend on where the picture was cut
+    assert metrics.lattice(faint[1:-2, 3:]) == pytest.approx(metrics.lattice(faint), rel=0.25)
