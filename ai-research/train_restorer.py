@@ -9,7 +9,8 @@
 Phases: (1) the generator alone on the content loss (MS-SSIM + L1, + VGG-19 features when
 the weights are on disk); (2) the critic alone on generated vs. clean crops; (3) a short
 joint phase, content + a small adversarial term, checkpointed every --eval-every steps with
-validation PSNR so the checkpoint before artifacts grow can be picked.
+validation PSNR and lattice (a checkerboard's share of the fine detail, `metrics.lattice`) so
+the checkpoint before artifacts grow can be picked.
 
 Pairs are drawn on the fly from the training images (`dejpeg.data.restorer_pair`): crops
 compressed at --qualities (default QF 10), half of them double (50 -> QF), half of those
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from dejpeg import archs, data, losses
-from dejpeg.metrics import psnr
+from dejpeg.metrics import lattice, psnr
 
 HERE = Path(__file__).parent
 
@@ -138,11 +139,14 @@ def val_set(folder, n, qualities):
 
 
 def evaluate(model, xv, yv):
+    """Mean PSNR of the model's outputs and of the JPEGs, and the outputs' mean lattice %
+    (`metrics.lattice`: a checkerboard, which the GAN phase can grow; the originals ~0.04)."""
     out = np.concatenate([np.asarray(model(to_float(xv[i:i + 8]), training=False))
                           for i in range(0, len(xv), 8)])
-    out = np.clip(np.rint((out + 1) * 127.5), 0, 255)
+    out = np.clip(np.rint((out + 1) * 127.5), 0, 255).astype(np.uint8)
     return (float(np.mean([psnr(o, y) for o, y in zip(out, yv)])),
-            float(np.mean([psnr(x, y) for x, y in zip(xv, yv)])))
+            float(np.mean([psnr(x, y) for x, y in zip(xv, yv)])),
+            float(np.mean([lattice(o) for o in out])))
 
 
 def build(args):
@@ -196,11 +200,12 @@ def main(argv=None):
     writer = csv.writer(log)
 
     def checkpoint(model, step, extra):
-        val, base = evaluate(model, xv, yv)
+        val, base, lat = evaluate(model, xv, yv)
+        extra = [*extra, f"lattice {lat:.2f} %"]
         writer.writerow([args.phase, step, f"{val:.3f}", f"{base:.3f}", *extra])
         log.flush()
         print(f"{args.phase} step {step}: val PSNR {val:.2f} dB (JPEG {base:.2f}, "
-              f"+{val - base:.2f}) {extra}", flush=True)
+              f"{val - base:+.2f}) {extra}", flush=True)
         return val
 
     if args.phase == "pretrain":

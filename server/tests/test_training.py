@@ -213,6 +213,9 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     s = state("pretrain")
     assert s["step"] == 2 and s["best_step"] in (1, 2) and s["best"] > 0
     assert log_steps("pretrain") == [1, 2]
+    # each checkpoint's row: phase, step, PSNR, JPEG PSNR, ..., and the outputs' lattice %
+    last = rows(work / "log.csv")[-1]
+    assert re.fullmatch(r"lattice \d+\.\d\d %", last[-1]) and float(last[2]) > 0
     content = {"content": losses.content_loss()}
     assert iterations(work / "pretrain_last.keras", custom_objects=content) == 2
     # the shipped form: weights and architecture, no optimiser state (a third of the bytes)
