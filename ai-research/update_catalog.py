@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ CATALOG = HERE.parent / "server/dejpeg/models/catalog.json"
 
 def updated(catalog: dict, results: Path = HERE / "results") -> dict:
     """`catalog` with the metrics of every model taken from the evaluation files in `results`."""
-    catalog = json.loads(json.dumps(catalog))
+    catalog = copy.deepcopy(catalog)
     det = json.loads((results / "detector_eval.json").read_text())
     # restorer_eval.json (every shipped restorer), then any file of a restorer evaluated on
     # its own (eval_restorer.py --only NAME --out results/restorer_eval_NAME)

@@ -71,3 +71,16 @@ def app(tiny_models, no_client):
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """A tiny synthetic training corpus: train (3 images) and val (2), 300x300 textured PNGs."""
+    from PIL import Image
+    from images import pattern
+    root = tmp_path_factory.mktemp("corpus")
+    for split, seeds in (("train", (1, 2, 3)), ("val", (11, 12))):
+        (root / split).mkdir()
+        for s in seeds:
+            Image.fromarray(pattern(300, 300, seed=s)).save(root / split / f"{s:03d}.png")
+    return root

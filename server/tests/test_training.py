@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from images import pattern
 
@@ -36,17 +35,6 @@ def load_script(name: str, monkeypatch):
     monkeypatch.setitem(sys.modules, name, module)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    """corpus/train (3 images) and corpus/val (2 images), 300x300 textured PNGs."""
-    root = tmp_path_factory.mktemp("corpus")
-    for split, seeds in (("train", (1, 2, 3)), ("val", (11, 12))):
-        (root / split).mkdir()
-        for s in seeds:
-            Image.fromarray(pattern(300, 300, seed=s)).save(root / split / f"{s:03d}.png")
-    return root
 
 
 @pytest.fixture()

@@ -16,9 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
-from images import pattern
 
 keras = pytest.importorskip("keras")
 
@@ -34,16 +31,6 @@ def on_jax(*args: str, cwd: Path) -> str:
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("corpus")
-    for split, seeds in (("train", (1, 2)), ("val", (11,))):
-        (root / split).mkdir()
-        for s in seeds:
-            Image.fromarray(pattern(160, 160, seed=s)).save(root / split / f"{s:03d}.png")
-    return root
 
 
 def test_nogan_phases_train_on_jax_and_the_checkpoints_serve_with_tensorflow(corpus, tmp_path):
