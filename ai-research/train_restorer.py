@@ -171,6 +171,8 @@ def main(argv=None):
     ap.add_argument("--crop", type=int, default=96)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--adv-weight", type=float, default=2e-3)
+    ap.add_argument("--lattice-weight", type=float, default=0.0,
+                    help="weight of losses.lattice (a 2/4-pixel pattern in the error) in the content loss")
     ap.add_argument("--critic-scale", type=float, default=10.0,
                     help="a new critic sees (candidate - JPEG) x this; 0: the candidate itself, "
                          "as the shipped small-postgan's critic (archs.critic)")
@@ -195,7 +197,7 @@ def main(argv=None):
     vgg = losses.VGGFeatures(vgg_path) if vgg_path else None
     print(f"VGG-19 feature term: {'on, ' + str(vgg_path) if vgg else 'off (weights not on disk)'}",
           flush=True)
-    content = losses.content_loss(vgg)
+    content = losses.content_loss(vgg, lattice_weight=args.lattice_weight)
     log = open(work / "log.csv", "a", newline="")
     writer = csv.writer(log)
 

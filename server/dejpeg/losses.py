@@ -11,6 +11,8 @@
   colour (MS-SSIM barely sees a uniform shift; validation PSNR -0.94 dB vs. the input at step
   400, ai-research/results/restorer_training_log.csv),
   so L1 leads here and MS-SSIM adds structure.
+- `lattice`: the error's mean fine-detail pattern over each period x period cell, i.e. a
+  checkerboard that repeats every 2 or 4 pixels (what `metrics.lattice` measures in the output).
 - `adversarial` losses for the critic and the generator (non-saturating, on logits).
 """
 from __future__ import annotations
@@ -107,12 +109,39 @@ class VGGFeatures:
         return ops.mean(ops.square(self.model(self._prep(y_true)) - self.model(self._prep(y_pred))))
 
 
-def content_loss(vgg: VGGFeatures | None = None, vgg_weight: float = 1e-3):
-    """The generator's content loss as a Keras loss function."""
+LAPLACIAN = np.array([[0, -0.25, 0], [-0.25, 1, -0.25], [0, -0.25, 0]], np.float32)
+
+
+def lattice(y_true, y_pred, period: int = 4):
+    """Mean square of the error's period x period pattern, per image and channel.
+
+    A stride-2 transposed convolution can print the same faint offset on every output pixel
+    of one phase (position mod 2 or 4), and an adversarial term may grow it: a checkerboard or
+    stripes one pixel apart.  The error's high-pass (the Laplacian of `metrics.lattice`) is
+    averaged over all pixels of each of the period**2 phases; a pattern that repeats with the
+    period survives that average, the texture of a photograph (whose phase is random) and the
+    error a right restoration leaves average out.  The square of these means is the energy that
+    `metrics.lattice` finds on the period's Fourier lines, less the target's own.
+    """
+    channels = int(y_pred.shape[-1])
+    kernel = np.tile(LAPLACIAN[:, :, None, None], (1, 1, channels, 1))
+    high = ops.depthwise_conv(y_pred - y_true, kernel, strides=1, padding="valid")
+    h, w = (int(s) // period * period for s in high.shape[1:3])
+    cells = ops.reshape(high[:, :h, :w, :], (-1, h // period, period, w // period, period, channels))
+    phases = ops.mean(cells, axis=(1, 3))
+    phases = phases - ops.mean(phases, axis=(1, 2), keepdims=True)
+    return ops.mean(ops.square(phases))
+
+
+def content_loss(vgg: VGGFeatures | None = None, vgg_weight: float = 1e-3,
+                 lattice_weight: float = 0.0):
+    """The generator's content loss as a Keras loss function (+ `lattice_weight` x `lattice`)."""
     def loss(y_true, y_pred):
         value = l1(y_true, y_pred) / 2.0 + 0.5 * (1.0 - ops.mean(ms_ssim(y_true, y_pred)))
         if vgg is not None:
             value = value + vgg_weight * vgg(y_true, y_pred)
+        if lattice_weight:
+            value = value + lattice_weight * lattice(y_true, y_pred)
         return value
     loss.__name__ = "content"
     return loss

@@ -243,8 +243,13 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     assert s["step"] == 2 and sorted(s["checkpoints"]) == ["1", "2"]
     assert log_steps("gan") == [0, 1, 2]
 
-    # ... resumed from gan_last: step 3, and no second "start" evaluation
-    run("--phase", "gan", "--steps", "3", "--eval-every", "1")
+    # ... resumed from gan_last: step 3, and no second "start" evaluation; --lattice-weight
+    # puts losses.lattice in the generator's loss
+    seen = []
+    real_lattice = losses.lattice
+    monkeypatch.setattr(losses, "lattice", lambda *a, **k: seen.append(1) or real_lattice(*a, **k))
+    run("--phase", "gan", "--steps", "3", "--eval-every", "1", "--lattice-weight", "100")
+    assert seen
     s = state("gan")
     assert s["step"] == 3 and sorted(s["checkpoints"]) == ["1", "2", "3"]
     assert (work / "gan_00003.keras").is_file()
@@ -344,3 +349,19 @@ def test_shipped_catalog_serves_the_committed_evaluation_numbers(monkeypatch):
     det = next(m for m in shipped["models"] if m["kind"] == "detector")
     summary = json.loads((AI_RESEARCH / "results/detector_eval.json").read_text())["summary"]
     assert det["metrics"]["three_class_image_accuracy_pct"] == round(summary["three_class_image_acc"], 1)
+
+
+def test_eval_restorer_reports_the_mean_and_the_worst_pictures_lattice(monkeypatch):
+    """A pattern is seen on the picture where it is strongest: beside each mean score the
+    restorer evaluation keeps the highest lattice % of any picture."""
+    monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import spp`
+    script = load_script("eval_restorer", monkeypatch)
+    refs = [pattern(64, 64, seed=s) for s in (1, 2)]
+    stripes = np.where(np.arange(64) % 2, 6, -6)[None, :, None]
+    outs = [refs[0], np.clip(refs[1].astype(int) + stripes, 0, 255).astype(np.uint8)]
+    from dejpeg import metrics
+    row = script.summary(refs, outs)
+    lat = [metrics.lattice(o) for o in outs]
+    assert row.shape == (6,) and lat[1] > 10 * lat[0]
+    assert row[4] == pytest.approx(np.mean(lat)) and row[5] == pytest.approx(lat[1])
+    assert row[0] == pytest.approx(np.mean([metrics.psnr(r, o) for r, o in zip(refs, outs)]))
