@@ -121,14 +121,16 @@ train-restorer-general: python $(CORPUS)
 	    --workers $(WORKERS) --work ai-research/data/restorer/small-general
 
 # the shipped small-pregan / small-postgan: small-general fine-tuned at QF 10 (content loss),
-# then NoGAN's critic and joint phases, the joint one with a penalty on 2/4-pixel patterns
-# (--lattice-weight, losses.lattice; g-small.md); about 20 minutes on 2 CPU cores.
+# then NoGAN's critic and joint phases; pre-training and joint phase with a penalty on
+# 2/4-pixel patterns (--lattice-weight, losses.lattice; g-small.md); a few minutes on 2 CPU
+# cores.  small-pregan = $(SMALL_WORK)/pregan_last.keras (the last pre-training step),
+# small-postgan = gan_00400.keras (its joint phase starts from pregan.keras, the best step).
 # --critic-scale 0: the critic the shipped models were trained with (it stayed near chance;
 # the default critic sees the candidate's correction of the JPEG, g-small.md)
-SMALL_WORK = ai-research/data/restorer/small-v2
+SMALL_WORK = ai-research/data/restorer/small-lattice
 train-restorer-small: python $(CORPUS)
 	$(PY) ai-research/train_restorer.py --phase pretrain --init server/dejpeg/models/small-general.keras \
-	    --steps 800 --lr 1e-4 --crop 64 --eval-every 200 --work $(SMALL_WORK)
+	    --steps 800 --lr 1e-4 --crop 64 --eval-every 200 --lattice-weight 1000 --work $(SMALL_WORK)
 	$(PY) ai-research/train_restorer.py --phase critic --steps 150 --lr 4e-4 --crop 64 --critic-scale 0 \
 	    --work $(SMALL_WORK)
 	$(PY) ai-research/train_restorer.py --phase gan --steps 400 --lr 1e-4 --crop 64 --eval-every 100 \

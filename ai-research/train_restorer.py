@@ -15,7 +15,9 @@ the checkpoint before artifacts grow can be picked.
 Pairs are drawn on the fly from the training images (`dejpeg.data.restorer_pair`): crops
 compressed at --qualities (default QF 10), half of them double (50 -> QF), half of those
 recropped between the passes, flipped/rotated (which keeps the 8x8 grid).  Validation: fixed
-256x256 crops of the validation images, PSNR on RGB.  Every phase saves its state in --work
+256x256 crops of the validation images, PSNR on RGB.  Pre-training keeps its best checkpoint
+(by validation PSNR) as pregan.keras, which the later phases start from, and its latest as
+pregan_last.keras.  Every phase saves its state in --work
 and continues from it when rerun.
 """
 from __future__ import annotations
@@ -229,6 +231,7 @@ def main(argv=None):
                                                     f"{(time.time() - t) / len(losses_seen):.2f} s/step"])
                 t, losses_seen = time.time(), []
                 g.save(path)
+                save_inference(g, work / "pregan_last.keras")     # the latest step, shipped form
                 if val > state["best"]:
                     state["best"] = val
                     state["best_step"] = state["step"]

@@ -196,7 +196,7 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     # 1. pre-training
     assert "VGG-19 feature term: off" in run("--phase", "pretrain", "--steps", "2",
                                              "--eval-every", "1")
-    for name in ("pretrain_last.keras", "pregan.keras", "pretrain.json", "log.csv"):
+    for name in ("pretrain_last.keras", "pregan.keras", "pregan_last.keras", "pretrain.json", "log.csv"):
         assert (work / name).is_file(), name
     s = state("pretrain")
     assert s["step"] == 2 and s["best_step"] in (1, 2) and s["best"] > 0
@@ -207,14 +207,18 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     content = {"content": losses.content_loss()}
     assert iterations(work / "pretrain_last.keras", custom_objects=content) == 2
     # the shipped form: weights and architecture, no optimiser state (a third of the bytes)
-    assert getattr(keras.saving.load_model(work / "pregan.keras"), "optimizer", None) is None
-    assert (work / "pregan.keras").stat().st_size < (work / "pretrain_last.keras").stat().st_size / 2
+    for name in ("pregan.keras", "pregan_last.keras"):         # best and latest step
+        assert getattr(keras.saving.load_model(work / name), "optimizer", None) is None
+        assert (work / name).stat().st_size < (work / "pretrain_last.keras").stat().st_size / 2
 
     # ... resumed: step 3 follows step 2, with the optimiser's state
     run("--phase", "pretrain", "--steps", "3", "--eval-every", "1")
     assert state("pretrain")["step"] == 3
     assert log_steps("pretrain") == [1, 2, 3]
     assert iterations(work / "pretrain_last.keras", custom_objects=content) == 3
+    latest = keras.saving.load_model(work / "pretrain_last.keras", compile=False).get_weights()
+    shipped = keras.saving.load_model(work / "pregan_last.keras").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(latest, shipped)) and len(latest) == len(shipped)
 
     # 2. the critic alone
     run("--phase", "critic", "--steps", "1")
