@@ -120,8 +120,8 @@ def lattice(y_true, y_pred, period: int = 4):
     stripes one pixel apart.  The error's high-pass (the Laplacian of `metrics.lattice`) is
     averaged over all pixels of each of the period**2 phases; a pattern that repeats with the
     period survives that average, the texture of a photograph (whose phase is random) and the
-    error a right restoration leaves average out.  The square of these means is the energy that
-    `metrics.lattice` finds on the period's Fourier lines, less the target's own.
+    error a right restoration leaves average out.  Their squares are the error's energy on the
+    period's Fourier lines, where `metrics.lattice` looks in the output.
     """
     channels = int(y_pred.shape[-1])
     kernel = np.tile(LAPLACIAN[:, :, None, None], (1, 1, channels, 1))
