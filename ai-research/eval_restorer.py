@@ -98,6 +98,7 @@ def main(argv=None):
         results[label] = row
         print(label, {k: round(float(v[0]), 2) for k, v in row.items()}, flush=True)
 
+    originals = [metrics.lattice(r) for r in refs]
     lines = ["# Restorer evaluation (validation split)", "",
              f"{len(refs)} validation pictures (central view of at most {args.side}x{args.side}), "
              "compressed with Pillow 4:2:0.  PSNR on RGB and SSIM (RGB mean) in dB / index; "
@@ -107,9 +108,8 @@ def main(argv=None):
              "the original's (100: as much fine detail as the original; says how crisp, not how "
              "right).  Lattice: the % of the luma's high-pass energy on the frequencies of a "
              "pattern repeating every 2 or 4 pixels (a checkerboard; the originals: "
-             f"{np.mean([metrics.lattice(r) for r in refs]):.2f}, at most "
-             f"{np.max([metrics.lattice(r) for r in refs]):.2f}); worst: the picture where it "
-             "is highest.", ""]
+             f"{np.mean(originals):.2f}, at most {np.max(originals):.2f}); worst: the picture "
+             "where it is highest.", ""]
     for label, row in results.items():
         base = row["JPEG"]
         lines += [f"## {label}", "",

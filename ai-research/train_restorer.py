@@ -27,6 +27,7 @@ import csv
 import json
 import multiprocessing
 import os
+import shutil
 import time
 from collections import deque
 from pathlib import Path
@@ -235,7 +236,7 @@ def main(argv=None):
                 if val > state["best"]:
                     state["best"] = val
                     state["best_step"] = state["step"]
-                    save_inference(g, work / "pregan.keras")
+                    shutil.copyfile(work / "pregan_last.keras", work / "pregan.keras")
                 state_path.write_text(json.dumps(state))
         return
 
