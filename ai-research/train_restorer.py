@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from dejpeg import archs, data, losses
-from dejpeg.metrics import lattice, psnr
+from dejpeg.metrics import detail, lattice, psnr
 
 HERE = Path(__file__).parent
 
@@ -142,14 +142,16 @@ def val_set(folder, n, qualities):
 
 
 def evaluate(model, xv, yv):
-    """Mean PSNR of the model's outputs and of the JPEGs, and the outputs' mean lattice %
-    (`metrics.lattice`: a checkerboard, which the GAN phase can grow; the originals ~0.04)."""
+    """Mean PSNR of the model's outputs and of the JPEGs, the outputs' mean lattice %
+    (`metrics.lattice`: a checkerboard, which the GAN phase can grow; the originals ~0.04)
+    and their mean detail % (`metrics.detail`: fine detail as a % of the originals')."""
     out = np.concatenate([np.asarray(model(to_float(xv[i:i + 8]), training=False))
                           for i in range(0, len(xv), 8)])
     out = np.clip(np.rint((out + 1) * 127.5), 0, 255).astype(np.uint8)
     return (float(np.mean([psnr(o, y) for o, y in zip(out, yv)])),
             float(np.mean([psnr(x, y) for x, y in zip(xv, yv)])),
-            float(np.mean([lattice(o) for o in out])))
+            float(np.mean([lattice(o) for o in out])),
+            float(np.mean([detail(y, o) for o, y in zip(out, yv)])))
 
 
 def build(args):
@@ -176,6 +178,8 @@ def main(argv=None):
     ap.add_argument("--adv-weight", type=float, default=2e-3)
     ap.add_argument("--lattice-weight", type=float, default=0.0,
                     help="weight of losses.lattice (a 2/4-pixel pattern in the error) in the content loss")
+    ap.add_argument("--texture-weight", type=float, default=0.0,
+                    help="weight of losses.texture (local fine-detail strength vs. the target's)")
     ap.add_argument("--critic-scale", type=float, default=10.0,
                     help="a new critic sees (candidate - JPEG) x this; 0: the candidate itself, "
                          "as the shipped small-postgan's critic (archs.critic)")
@@ -200,13 +204,14 @@ def main(argv=None):
     vgg = losses.VGGFeatures(vgg_path) if vgg_path else None
     print(f"VGG-19 feature term: {'on, ' + str(vgg_path) if vgg else 'off (weights not on disk)'}",
           flush=True)
-    content = losses.content_loss(vgg, lattice_weight=args.lattice_weight)
+    content = losses.content_loss(vgg, lattice_weight=args.lattice_weight,
+                                   texture_weight=args.texture_weight)
     log = open(work / "log.csv", "a", newline="")
     writer = csv.writer(log)
 
     def checkpoint(model, step, extra):
-        val, base, lat = evaluate(model, xv, yv)
-        extra = [*extra, f"lattice {lat:.2f} %"]
+        val, base, lat, fine = evaluate(model, xv, yv)
+        extra = [*extra, f"lattice {lat:.2f} %", f"detail {fine:.1f} %"]
         writer.writerow([args.phase, step, f"{val:.3f}", f"{base:.3f}", *extra])
         log.flush()
         print(f"{args.phase} step {step}: val PSNR {val:.2f} dB (JPEG {base:.2f}, "

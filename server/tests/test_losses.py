@@ -174,6 +174,45 @@ def test_content_loss_adds_the_lattice_term():
     assert weighted > plain + 100.0 * 0.02 ** 2 * 0.9
 
 
+# --- texture ---------------------------------------------------------------------------------
+
+def test_texture_asks_for_detail_of_the_right_strength_not_place():
+    """A target with grain: the same grain elsewhere (rolled) costs far less than no grain
+    (a smoothed output, what L1 alone settles for), and much less than twice the grain;
+    L1 ranks the rolled grain worst of all.  (Not zero: the strength of random grain in one
+    8x8 window varies from window to window by about a quarter.)"""
+    rng = np.random.default_rng(5)
+    base = images(2, 64, seed=1)
+    grain = rng.normal(0, 0.05, base.shape[:3] + (1,)).astype(np.float32)
+    target = base + grain
+    moved = base + np.roll(grain, (3, 5), axis=(1, 2))
+    assert float(value(losses.texture(target, target))) == pytest.approx(0.0, abs=1e-7)
+    t_moved, t_smooth, t_double = (float(value(losses.texture(target, y)))
+                                   for y in (moved, base, base + 2 * grain))
+    assert t_moved < 0.35 * t_smooth and t_moved < 0.35 * t_double
+    assert float(value(losses.l1(target, moved))) > float(value(losses.l1(target, base)))
+
+
+def test_texture_looks_at_luma():
+    """Grain in colour only (equal and opposite in red and blue so the luma barely moves)
+    costs little next to the same grain in grey."""
+    rng = np.random.default_rng(6)
+    base = images(1, 64, seed=2)
+    grain = rng.normal(0, 0.05, base.shape[:3]).astype(np.float32)
+    grey = base + grain[..., None]
+    colour = base + np.stack([grain * 0.114, np.zeros_like(grain), -grain * 0.299], -1)
+    assert float(value(losses.texture(base, colour))) < 0.1 * float(value(losses.texture(base, grey)))
+
+
+def test_content_loss_adds_the_texture_term():
+    x = images(2, 64)
+    y = noisy(x, 0.05)
+    plain = float(value(losses.content_loss()(x, y)))
+    weighted = float(value(losses.content_loss(texture_weight=3.0)(x, y)))
+    assert weighted == pytest.approx(plain + 3.0 * float(value(losses.texture(x, y))), rel=1e-5)
+    assert weighted > plain
+
+
 def test_gradients_flow():
     tf = pytest.importorskip("tensorflow")
     if keras.backend.backend() != "tensorflow":
@@ -181,7 +220,7 @@ def test_gradients_flow():
     x = tf.constant(images(2, 64))
     y = tf.Variable(noisy(images(2, 64), 0.2))
     for fn in (losses.content_loss(), lambda a, b: 1 - ops.mean(losses.ms_ssim(a, b)), losses.l1,
-               losses.lattice):
+               losses.lattice, losses.texture):
         with tf.GradientTape() as tape:
             loss = fn(x, y)
         g = tape.gradient(loss, y)

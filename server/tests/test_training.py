@@ -201,9 +201,10 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     s = state("pretrain")
     assert s["step"] == 2 and s["best_step"] in (1, 2) and s["best"] > 0
     assert log_steps("pretrain") == [1, 2]
-    # each checkpoint's row: phase, step, PSNR, JPEG PSNR, ..., and the outputs' lattice %
+    # each checkpoint's row: phase, step, PSNR, JPEG PSNR, ..., the outputs' lattice and detail %
     last = rows(work / "log.csv")[-1]
-    assert re.fullmatch(r"lattice \d+\.\d\d %", last[-1]) and float(last[2]) > 0
+    assert re.fullmatch(r"lattice \d+\.\d\d %", last[-2]) and float(last[2]) > 0
+    assert re.fullmatch(r"detail \d+\.\d %", last[-1])
     content = {"content": losses.content_loss()}
     assert iterations(work / "pretrain_last.keras", custom_objects=content) == 2
     # the shipped form: weights and architecture, no optimiser state (a third of the bytes)
@@ -248,12 +249,15 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     assert log_steps("gan") == [0, 1, 2]
 
     # ... resumed from gan_last: step 3, and no second "start" evaluation; --lattice-weight
-    # puts losses.lattice in the generator's loss
+    # and --texture-weight put losses.lattice and losses.texture in the generator's loss
     seen = []
-    real_lattice = losses.lattice
-    monkeypatch.setattr(losses, "lattice", lambda *a, **k: seen.append(1) or real_lattice(*a, **k))
-    run("--phase", "gan", "--steps", "3", "--eval-every", "1", "--lattice-weight", "100")
-    assert seen
+    for name in ("lattice", "texture"):
+        real = getattr(losses, name)
+        monkeypatch.setattr(losses, name,
+                            lambda *a, _n=name, _f=real, **k: seen.append(_n) or _f(*a, **k))
+    run("--phase", "gan", "--steps", "3", "--eval-every", "1", "--lattice-weight", "100",
+        "--texture-weight", "0.1")
+    assert {"lattice", "texture"} <= set(seen)
     s = state("gan")
     assert s["step"] == 3 and sorted(s["checkpoints"]) == ["1", "2", "3"]
     assert (work / "gan_00003.keras").is_file()
