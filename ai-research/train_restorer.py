@@ -183,6 +183,9 @@ def main(argv=None):
     ap.add_argument("--critic-scale", type=float, default=10.0,
                     help="a new critic sees (candidate - JPEG) x this; 0: the candidate itself, "
                          "as the shipped small-postgan's critic (archs.critic)")
+    ap.add_argument("--critic-highpass", action="store_true",
+                    help="a new critic sees the candidate's fine detail (less its 3x3 mean) "
+                         "x --critic-scale")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--val-crops", type=int, default=32)
     ap.add_argument("--max-pixels", type=int, default=None,
@@ -251,7 +254,7 @@ def main(argv=None):
     if critic_path.exists():
         d = keras.saving.load_model(critic_path, compile=False)
     else:
-        d = archs.critic(residual_scale=args.critic_scale or None)
+        d = archs.critic(residual_scale=args.critic_scale or None, highpass=args.critic_highpass)
     d.compile(optimizer=keras.optimizers.Adam(args.lr, beta_1=0.5), loss=bce)
 
     def critic_step(x, y, g):

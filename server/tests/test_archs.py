@@ -155,11 +155,11 @@ def test_c_tiny_round_trip(tmp_path):
     _round_trip(archs.c_tiny(width=4), tmp_path, x)
 
 
-def train_critic_on_faint_texture(residual_scale):
+def train_critic_on_faint_texture(residual_scale, highpass=False):
     """Train a small critic on flat crops (generated) vs. the same with ~2.5 grey levels of
     grain (photos); its final training loss and inference logits on new crops."""
     keras.utils.set_random_seed(0)
-    model = archs.critic(filters=(8, 16, 32), residual_scale=residual_scale)
+    model = archs.critic(filters=(8, 16, 32), residual_scale=residual_scale, highpass=highpass)
     model.compile(optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
                   loss=keras.losses.BinaryCrossentropy(from_logits=True))
     rng = np.random.default_rng(0)
@@ -189,6 +189,20 @@ def test_critic_learns_to_see_a_faint_texture():
     assert np.all(real_logits.mean(axis=(1, 2, 3)) > smooth_logits.mean(axis=(1, 2, 3)))
     plain_loss, _, _ = train_critic_on_faint_texture(None)
     assert plain_loss > 0.6
+
+
+def test_highpass_critic_sees_only_fine_detail():
+    """`highpass=True`: the critic sees the candidate less its 3x3 mean (x the scale), so a
+    candidate brighter by a constant is judged exactly alike; and it learns faint grain."""
+    model = archs.critic(filters=(8, 16, 32), residual_scale=20.0, highpass=True)
+    jpeg, cand = rgb_batch(2, 32, 32, seed=3), rgb_batch(2, 32, 32, seed=4) * 0.5
+    np.testing.assert_allclose(np.asarray(model([jpeg, cand])), np.asarray(model([jpeg, cand + 0.3])),
+                               atol=1e-5)
+    assert not np.allclose(np.asarray(model([jpeg, cand])), np.asarray(model([jpeg, cand * 1.5])),
+                           atol=1e-3)
+    loss, real_logits, smooth_logits = train_critic_on_faint_texture(20.0, highpass=True)
+    assert loss < 0.1
+    assert np.all(real_logits.mean(axis=(1, 2, 3)) > smooth_logits.mean(axis=(1, 2, 3)))
 
 
 def test_critic_round_trip(tmp_path):
