@@ -179,7 +179,7 @@ def test_content_loss_adds_the_lattice_term():
 def test_texture_asks_for_detail_of_the_right_strength_not_place():
     """A target with grain: the same grain elsewhere (rolled) costs far less than no grain
     (a smoothed output, what L1 alone settles for), and much less than twice the grain;
-    L1 ranks the rolled grain worst of all.  (Not zero: the strength of random grain in one
+    L1 ranks the rolled grain below the smooth output.  (Not zero: the strength of random grain in one
     8x8 window varies from window to window by about a quarter.)"""
     rng = np.random.default_rng(5)
     base = images(2, 64, seed=1)
@@ -194,7 +194,7 @@ def test_texture_asks_for_detail_of_the_right_strength_not_place():
 
 
 def test_texture_looks_at_luma():
-    """Grain in colour only (equal and opposite in red and blue so the luma barely moves)
+    """Grain in colour only (in red and blue, weighted so that the luma does not move)
     costs little next to the same grain in grey."""
     rng = np.random.default_rng(6)
     base = images(1, 64, seed=2)
