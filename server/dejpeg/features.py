@@ -19,6 +19,9 @@ BINS = 120           # histogram bins per frequency
 BIN_OFFSET = 60      # bin k holds coefficients in (k - 60, k - 59]
 
 
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)     # BT.601, JPEG's Y
+
+
 def luma(rgb: np.ndarray) -> np.ndarray:
     """BT.601 luma (the Y of JPEG's YCbCr) of an RGB uint8 image, as float32.
 
@@ -26,7 +29,7 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     """
     if rgb.ndim == 2:
         return rgb.astype(np.float32)
-    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return rgb.astype(np.float32) @ LUMA_WEIGHTS
 
 
 def dct_matrix(n: int = 8) -> np.ndarray:

@@ -26,6 +26,8 @@ import numpy as np
 import keras
 from keras import ops
 
+from .features import LUMA_WEIGHTS
+
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WINDOW = 11
 
@@ -114,6 +116,13 @@ class VGGFeatures:
 LAPLACIAN = np.array([[0, -0.25, 0], [-0.25, 1, -0.25], [0, -0.25, 0]], np.float32)
 
 
+def _laplacian(x):
+    """The high-pass of `metrics.lattice` (pixel less the mean of its four neighbours), per
+    channel, on the pixels whose neighbours are all inside."""
+    kernel = np.tile(LAPLACIAN[:, :, None, None], (1, 1, int(x.shape[-1]), 1))
+    return ops.depthwise_conv(x, kernel, strides=1, padding="valid")
+
+
 def lattice(y_true, y_pred, period: int = 4):
     """Mean square of the error's period x period pattern, per image and channel.
 
@@ -126,8 +135,7 @@ def lattice(y_true, y_pred, period: int = 4):
     period's Fourier lines, where `metrics.lattice` looks in the output.
     """
     channels = int(y_pred.shape[-1])
-    kernel = np.tile(LAPLACIAN[:, :, None, None], (1, 1, channels, 1))
-    high = ops.depthwise_conv(y_pred - y_true, kernel, strides=1, padding="valid")
+    high = _laplacian(y_pred - y_true)
     h, w = (int(s) // period * period for s in high.shape[1:3])
     cells = ops.reshape(high[:, :h, :w, :], (-1, h // period, period, w // period, period, channels))
     phases = ops.mean(cells, axis=(1, 3))
@@ -135,14 +143,11 @@ def lattice(y_true, y_pred, period: int = 4):
     return ops.mean(ops.square(phases))
 
 
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-
-
 def _local_rms(y, window: int):
-    """RMS of the high-pass (the Laplacian above) of a one-channel batch, over window x
-    window squares every window / 2 pixels."""
-    high = ops.depthwise_conv(y, LAPLACIAN[:, :, None, None], strides=1, padding="valid")
-    energy = ops.average_pool(ops.square(high), window, strides=window // 2, padding="valid")
+    """RMS of the high-pass (`_laplacian`) of a one-channel batch, over window x window
+    squares every window / 2 pixels."""
+    energy = ops.average_pool(ops.square(_laplacian(y)), window, strides=window // 2,
+                              padding="valid")
     return ops.sqrt(energy + 1e-6)
 
 
@@ -161,7 +166,7 @@ def texture(y_true, y_pred, window: int = 8, scales: int = 2, floor: float = 0.0
     leaf's grain does (a plain difference let a first trial spread a faint hatch over flat
     areas); `floor` (half a grey level) keeps the log finite where there is no detail at all.
     """
-    luma = ops.convert_to_tensor(LUMA.reshape(1, 1, 1, 3))
+    luma = ops.convert_to_tensor(LUMA_WEIGHTS.reshape(1, 1, 1, 3))
     a = ops.sum(y_true * luma, axis=-1, keepdims=True)
     b = ops.sum(y_pred * luma, axis=-1, keepdims=True)
     total = 0.0
