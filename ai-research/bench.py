@@ -32,6 +32,17 @@ HERE = Path(__file__).parent
 SIZES = [(512, 512), (1024, 1024), (2304, 1728), (4000, 3000), (4608, 3456), (5664, 4248)]  # 0.26-24 MP
 
 
+class Eager:
+    """A Keras model called as a plain function (no compiled predict), its inputs known to
+    `Restorer` (a second one: the noise map)."""
+
+    def __init__(self, model):
+        self.model, self.inputs = model, model.inputs
+
+    def __call__(self, batch, training=False):
+        return self.model(batch, training=training)
+
+
 def one(w, h, repeat, restorer_name):
     from dejpeg import data, jpeg, registry
     import spp as spp_filter
@@ -53,6 +64,7 @@ def one(w, h, repeat, restorer_name):
     models.detector.detect(img[:512, :512])      # warm up
     rest.restore(img[:256, :256])
     out = {"width": w, "height": h, "megapixels": w * h / 1e6, "restorer": rest.name,
+           "served_by": "LiteRT" if rest.runner is not None else "Keras",
            "rss_after_load_mb": base / 1024,
            "detect_s": best(lambda: models.detector.detect(img)),
            "restore_s": best(lambda: rest.restore(img))}
@@ -77,8 +89,7 @@ def one(w, h, repeat, restorer_name):
     out["restore_keras_s"] = best(lambda: keras_form.restore(img))
     entry = next(e for e in models.catalog if e["name"] == rest.name)
     plain = keras.saving.load_model(registry.DEFAULT_DIR / entry["file"], compile=False)
-    first = Restorer(lambda b, training=False: plain(b, training=training), rest.name, tile=512,
-                     multiple=rest.multiple)
+    first = Restorer(Eager(plain), rest.name, tile=512, multiple=rest.multiple)
     out["restore_first_s"] = best(lambda: first.restore(img))
     out["spp_s"] = best(lambda: spp_filter.spp(img, 16))
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -112,7 +123,8 @@ def main(argv=None):
              f"best of {args.repeat}; QF 30 JPEG input; restorer `{rows[0]['restorer']}`; spp at qp 16, "
              "quality 6, 4:4:4; peak RSS of the whole process (models loaded, TensorFlow), after "
              "detect + restore and at the end (API request and first-served form included).", "",
-             "\"restore\" is the restorer as served now (folded, LiteRT); \"Keras\" the same "
+             f"\"restore\" is the restorer as served now (by {rows[0]['served_by']}: LiteRT once "
+             "`dejpeg.lite` folds the network, Keras where it does not); \"Keras\" the same "
              "network and tiles run by Keras' compiled predict (served so before `dejpeg.lite`); "
              "\"first\" as first served (plain Keras call, 512 px tiles); all timed in the same "
              "process; \"API\" a whole `POST /restore` of the JPEG file (decode, detect, "

@@ -12,6 +12,11 @@ joint phase, content + a small adversarial term, checkpointed every --eval-every
 validation PSNR, lattice (a checkerboard's share of the fine detail, `metrics.lattice`) and
 detail (`metrics.detail`, median) so the checkpoint before artifacts grow can be picked.
 
+Options tried for a crisper joint phase and not in the recipe (server/dejpeg/models/g-small.md):
+--lattice-weight, --texture-weight (content-loss terms), --critic-scale, --critic-highpass
+(what a new critic sees), --noise (a noise input to the generator), --feature-weight (critic
+feature matching).
+
 Pairs are drawn on the fly from the training images (`dejpeg.data.restorer_pair`): crops
 compressed at --qualities (default QF 10), half of them double (50 -> QF), half of those
 recropped between the passes, flipped/rotated (which keeps the 8x8 grid).  Validation: fixed
@@ -141,12 +146,22 @@ def val_set(folder, n, qualities):
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
+def with_noise(model, x, rng):
+    """A generator's inputs for the batch x: x alone, or x and a map of unit Gaussian noise
+    when the generator takes one (`archs.unet(noise=True)`)."""
+    if len(model.inputs) == 1:
+        return x
+    return [x, rng.standard_normal((*x.shape[:3], 1)).astype(np.float32)]
+
+
 def evaluate(model, xv, yv):
     """Mean PSNR of the model's outputs and of the JPEGs, the outputs' mean lattice %
     (`metrics.lattice`: a checkerboard, which the GAN phase can grow; the originals ~0.04)
     and their median detail % (`metrics.detail`: fine detail as a % of the originals'; the
     median, because a flat crop with a little invented grain scores in the thousands)."""
-    out = np.concatenate([np.asarray(model(to_float(xv[i:i + 8]), training=False))
+    rng = np.random.default_rng(11)          # the same noise maps at every checkpoint
+    out = np.concatenate([np.asarray(model(with_noise(model, to_float(xv[i:i + 8]), rng),
+                                           training=False))
                           for i in range(0, len(xv), 8)])
     out = np.clip(np.rint((out + 1) * 127.5), 0, 255).astype(np.uint8)
     return (float(np.mean([psnr(o, y) for o, y in zip(out, yv)])),
@@ -155,10 +170,10 @@ def evaluate(model, xv, yv):
             float(np.median([detail(y, o) for o, y in zip(out, yv)])))
 
 
-def build(args):
+def build(args, noise=None):
     if args.arch == "zhao":
-        return archs.g_zhao(residual=not args.no_residual)
-    return archs.g_small(resize=args.resize, residual=not args.no_residual)
+        return archs.g_zhao(residual=not args.no_residual, noise=noise)
+    return archs.g_small(resize=args.resize, residual=not args.no_residual, noise=noise)
 
 
 def main(argv=None):
@@ -181,12 +196,20 @@ def main(argv=None):
                     help="weight of losses.lattice (a 2/4-pixel pattern in the error) in the content loss")
     ap.add_argument("--texture-weight", type=float, default=0.0,
                     help="weight of losses.texture (local fine-detail strength vs. the target's)")
+    ap.add_argument("--texture-first-scale", type=int, default=0,
+                    help="losses.texture measures from this halving on (1: blind to 2-pixel patterns)")
     ap.add_argument("--critic-scale", type=float, default=10.0,
                     help="a new critic sees (candidate - JPEG) x this; 0: the candidate itself, "
                          "as the shipped small-postgan's critic (archs.critic)")
     ap.add_argument("--critic-highpass", action="store_true",
                     help="a new critic sees the candidate's fine detail (less its 3x3 mean) "
                          "x --critic-scale")
+    ap.add_argument("--feature-weight", type=float, default=0.0,
+                    help="gan: weight of critic feature matching, the L1 distance between the "
+                         "critic's activations on the candidate and on the clean crop")
+    ap.add_argument("--noise", type=float, default=None,
+                    help="critic / gan: give the generator a noise input (archs.unet(noise=...)), "
+                         "its decoder's projections starting with weights of this spread")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--val-crops", type=int, default=32)
     ap.add_argument("--max-pixels", type=int, default=None,
@@ -209,7 +232,8 @@ def main(argv=None):
     print(f"VGG-19 feature term: {'on, ' + str(vgg_path) if vgg else 'off (weights not on disk)'}",
           flush=True)
     content = losses.content_loss(vgg, lattice_weight=args.lattice_weight,
-                                   texture_weight=args.texture_weight)
+                                   texture_weight=args.texture_weight,
+                                   texture_first=args.texture_first_scale)
     log = open(work / "log.csv", "a", newline="")
     writer = csv.writer(log)
 
@@ -250,6 +274,11 @@ def main(argv=None):
         return
 
     gen = keras.saving.load_model(work / "pregan.keras", compile=False)
+    if args.noise is not None and len(gen.inputs) == 1:
+        noisy = build(args, noise=args.noise)
+        archs.copy_weights(gen, noisy)
+        gen = noisy
+    noise_rng = np.random.default_rng(state["step"] + 5)
     critic_path = work / "critic.keras"
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     if critic_path.exists():
@@ -263,7 +292,7 @@ def main(argv=None):
         trainable only for this update: frozen, it is part of the combined model of the GAN
         phase.  (TensorFlow keeps the variable list a train function was traced with; JAX
         reads it at every call, so the flag must be right at each call.)"""
-        fake = np.asarray(g(x, training=False))
+        fake = np.asarray(g(with_noise(g, x, noise_rng), training=False))
         patches = (len(x), x.shape[1] // 8, x.shape[2] // 8, 1)     # critic: three stride-2 convs
         labels = np.concatenate([np.ones(patches, np.float32), np.zeros(patches, np.float32)])
         d.trainable = True
@@ -294,18 +323,36 @@ def main(argv=None):
     x, y = (to_float(a) for a in pairs.batch(args.batch, state["step"]))
     critic_step(x, y, gen)
     inp = keras.Input((None, None, 3))
-    restored = gen(inp)
+    grain = keras.Input((None, None, 1)) if len(gen.inputs) == 2 else None
+    restored = gen(inp if grain is None else [inp, grain])
     judged = d([inp, restored])
-    combined = keras.Model(inp, [restored, judged])
+    inputs, outputs = [inp] if grain is None else [inp, grain], [restored, judged]
+    loss, weights = [content, bce], [1.0, args.adv_weight]
+    if args.feature_weight:
+        # feature matching (pix2pixHD, Wang et al. 2018): the frozen critic's activations at
+        # each level on the candidate against those on the clean crop, L1, levels weighted alike
+        acts = keras.Model(d.inputs, [l.output for l in d.layers
+                                      if isinstance(l, keras.layers.LeakyReLU)])
+        clean = keras.Input((None, None, 3))
+        inputs.append(clean)
+        for a, b in zip(acts([inp, restored]), acts([inp, clean])):
+            outputs.append(keras.layers.Subtract()([a, b]))
+            loss.append("mae")
+        weights += [args.feature_weight / (len(outputs) - 2)] * (len(outputs) - 2)
+    combined = keras.Model(inputs, outputs)
     combined.compile(optimizer=keras.optimizers.Adam(args.lr / 2, beta_1=0.5),
-                     loss=[content, bce], loss_weights=[1.0, args.adv_weight])
+                     loss=loss, loss_weights=weights)
     ones = np.ones((args.batch, args.crop // 8, args.crop // 8, 1), np.float32)
+    zeros = [np.zeros((args.batch, args.crop // 2 ** (i + 1), args.crop // 2 ** (i + 1),
+                       o.shape[-1]), np.float32) for i, o in enumerate(outputs[2:])]
     if state["step"] == 0:
         checkpoint(gen, 0, ["start"])
     hist = []
     for x, y in pairs.batches(args.batch, state["step"], args.steps, args.workers):
         dl = critic_step(x, y, gen)
-        gl = combined.train_on_batch(x, [y, ones])
+        gx = with_noise(gen, x, noise_rng)
+        gx = [gx] if not isinstance(gx, list) else gx
+        gl = combined.train_on_batch(gx + ([y] if args.feature_weight else []), [y, ones, *zeros])
         hist.append((dl, *[float(v) for v in np.atleast_1d(gl)]))
         state["step"] += 1
         if state["step"] % args.eval_every == 0 or state["step"] == args.steps:

@@ -47,7 +47,7 @@ def c_tiny(width: int = 64, l2: float = 1e-5, name: str = "c_tiny") -> keras.Mod
 
 
 def unet(filters: tuple[int, ...] = (64, 128, 256), resize: bool = False, residual: bool = True,
-         dropout: float = 0.5, name: str = "g_small") -> keras.Model:
+         dropout: float = 0.5, noise: float | None = None, name: str = "g_small") -> keras.Model:
     """pix2pix-style U-Net restorer, RGB in [-1, 1] to RGB in [-1, 1]; sides multiple of 2**depth.
 
     Encoder: conv 3x3 s2 (first) then 4x4 s2 convs with BN, LeakyReLU(0.3).  Decoder: 4x4
@@ -57,8 +57,27 @@ def unet(filters: tuple[int, ...] = (64, 128, 256), resize: bool = False, residu
 
     `residual=True` (our choice, not the seed's) adds the input to the tanh output and clips
     to [-1, 1]: the network predicts the correction, so it starts as the identity.
+
+    `noise` (a number) adds a second input, a map of unit Gaussian noise (N, H, W, 1), which
+    every decoder level and the output receive through a learned projection (a convolution
+    with the level's stride, so each position sees its own patch of the map), added before
+    the activation, as StyleGAN injects noise (Karras et al. 2019): a GAN phase can then
+    draw fine texture from the noise instead of from the JPEG's own block pattern, its only
+    other source of variation.  The decoder's projections start with weights of spread
+    `noise` (0: off, so that with a trained network's other weights, `copy_weights`, it
+    computes what that network did); the output's starts at zero.
     """
     inp = keras.Input((None, None, 3), name="jpeg")
+    grain = keras.Input((None, None, 1), name="noise") if noise is not None else None
+
+    def add_noise(x, scale, f):
+        if grain is None:
+            return x
+        init = (keras.initializers.RandomNormal(stddev=noise) if noise and scale > 1
+                else "zeros")
+        n = layers.Conv2D(f, scale, strides=scale, use_bias=False, kernel_initializer=init,
+                          name=f"noise_{scale}")(grain)
+        return layers.Add()([x, n])
 
     def up(x, f, k=4):
         if resize:
@@ -77,24 +96,40 @@ def unet(filters: tuple[int, ...] = (64, 128, 256), resize: bool = False, residu
     for i, f in enumerate(reversed(filters[:-1])):
         x = up(x, f)
         x = layers.BatchNormalization()(x)
+        x = add_noise(x, 2 ** (len(filters) - 1 - i), f)
         if i == 0 and dropout:
             x = layers.Dropout(dropout)(x)
         x = layers.ReLU()(x)
         x = layers.Concatenate()([x, skips[-2 - i]])
     # with a residual the last layer starts at zero, so the untrained network is the identity
     init = "zeros" if residual else "glorot_uniform"
+    last = "tanh" if grain is None else None
     if resize:
         x = layers.UpSampling2D(2, interpolation="nearest")(x)
-        x = layers.Conv2D(3, 3, padding="same", activation="tanh", kernel_initializer=init)(x)
+        x = layers.Conv2D(3, 3, padding="same", activation=last, kernel_initializer=init)(x)
     else:
-        x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh",
+        x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation=last,
                                    kernel_initializer=init)(x)
+    if grain is not None:
+        x = layers.Activation("tanh")(add_noise(x, 1, 3))
     if residual:
         x = layers.Add()([inp, x])
         x = layers.Rescaling(1.0, offset=1.0)(x)      # clip to [-1, 1] with built-ins:
         x = layers.ReLU(max_value=2.0)(x)             # (x + 1) in [0, 2], then - 1
         x = layers.Rescaling(1.0, offset=-1.0, name="restored")(x)
-    return keras.Model(inp, x, name=name)
+    return keras.Model(inp if grain is None else [inp, grain], x, name=name)
+
+
+def copy_weights(src: keras.Model, dst: keras.Model) -> None:
+    """Copy a restorer's weights into the same architecture built with `noise` (or the
+    other way round): layer by layer in order, the noise projections left as they are."""
+    def own(model):
+        return [l for l in model.layers if l.weights and not l.name.startswith("noise_")]
+    a, b = own(src), own(dst)
+    if len(a) != len(b):
+        raise ValueError(f"{src.name} and {dst.name} are not the same network")
+    for la, lb in zip(a, b):
+        lb.set_weights(la.get_weights())
 
 
 def g_small(resize: bool = False, **kw) -> keras.Model:
@@ -145,5 +180,6 @@ def critic(filters: tuple[int, ...] = (64, 128, 256), residual_scale: float | No
 def multiple(model: keras.Model) -> int:
     """The side multiple a restorer needs (2 ** number of stride-2 levels)."""
     levels = sum(1 for l in model.layers if isinstance(l, layers.Conv2D)
-                 and not isinstance(l, layers.Conv2DTranspose) and l.strides == (2, 2))
+                 and not isinstance(l, layers.Conv2DTranspose) and l.strides == (2, 2)
+                 and not l.name.startswith("noise_"))
     return 2 ** levels

@@ -151,7 +151,8 @@ def _local_rms(y, window: int):
     return ops.sqrt(energy + 1e-6)
 
 
-def texture(y_true, y_pred, window: int = 8, scales: int = 2, floor: float = 0.004):
+def texture(y_true, y_pred, window: int = 8, scales: int = 2, first: int = 0,
+            floor: float = 0.004):
     """Mean absolute log ratio of the local fine-detail strength of output and target.
 
     L1 and MS-SSIM are least when the output is the mean of all pictures the JPEG could
@@ -165,23 +166,29 @@ def texture(y_true, y_pred, window: int = 8, scales: int = 2, floor: float = 0.0
     log ratios, so that three times too much grain on a flat sky costs what a third of a
     leaf's grain does (a plain difference let a first trial spread a faint hatch over flat
     areas); `floor` (half a grey level) keeps the log finite where there is no detail at all.
+    With `first` = 1 the scales start at half size: the Laplacian answers most to a pattern
+    repeating every 2 pixels, the cheapest detail a stride-2 transposed convolution makes,
+    which halving by 2x2 means removes, so the term can no longer be paid with it.
     """
     luma = ops.convert_to_tensor(LUMA_WEIGHTS.reshape(1, 1, 1, 3))
     a = ops.sum(y_true * luma, axis=-1, keepdims=True)
     b = ops.sum(y_pred * luma, axis=-1, keepdims=True)
     total = 0.0
-    for scale in range(scales):
+    for scale in range(first + scales):
         if scale:
             a, b = (ops.average_pool(v, 2, strides=2, padding="valid") for v in (a, b))
+        if scale < first:
+            continue
         ra, rb = _local_rms(a, window), _local_rms(b, window)
         total = total + ops.mean(ops.abs(ops.log(ra + floor) - ops.log(rb + floor)))
     return total / scales
 
 
 def content_loss(vgg: VGGFeatures | None = None, vgg_weight: float = 1e-3,
-                 lattice_weight: float = 0.0, texture_weight: float = 0.0):
+                 lattice_weight: float = 0.0, texture_weight: float = 0.0,
+                 texture_first: int = 0):
     """The generator's content loss as a Keras loss function (+ `lattice_weight` x `lattice`
-    + `texture_weight` x `texture`)."""
+    + `texture_weight` x `texture`, its scales from halving `texture_first`)."""
     def loss(y_true, y_pred):
         value = l1(y_true, y_pred) / 2.0 + 0.5 * (1.0 - ops.mean(ms_ssim(y_true, y_pred)))
         if vgg is not None:
@@ -189,7 +196,7 @@ def content_loss(vgg: VGGFeatures | None = None, vgg_weight: float = 1e-3,
         if lattice_weight:
             value = value + lattice_weight * lattice(y_true, y_pred)
         if texture_weight:
-            value = value + texture_weight * texture(y_true, y_pred)
+            value = value + texture_weight * texture(y_true, y_pred, first=texture_first)
         return value
     loss.__name__ = "content"
     return loss

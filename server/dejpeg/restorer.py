@@ -13,6 +13,10 @@ interpolates it at the quality the detector or the file's tables give.
 
 `Restorer.load` runs the network through LiteRT once `lite` has folded it (the same
 arithmetic, faster), or through Keras when that fails.
+
+A generator with a noise input (`archs.unet(noise=...)`, trials, none shipped) gets each
+tile's part of one endless noise map (`noise_tile`), so overlapping tiles see the same
+noise at a pixel and the same image always gives the same output; it runs through Keras.
 """
 from __future__ import annotations
 
@@ -25,6 +29,25 @@ import numpy as np
 MARGIN = 16   # reflected context around the image, a multiple of 8
 # largest tile side: an image of 1024 px, with its margins and any grid offset, is one tile
 TILE = 1024 + 2 * MARGIN + 16
+
+
+def noise_tile(y0: int, x0: int, h: int, w: int, seed: int = 0) -> np.ndarray:
+    """Rows y0 .. y0 + h, columns x0 .. x0 + w of an endless map of unit Gaussian noise,
+    (h, w, 1) float32: each pixel's value comes from its coordinates alone (two splitmix64
+    hashes, then Box-Muller), so any tile of the map agrees with any other where they meet."""
+    y = np.arange(y0, y0 + h, dtype=np.uint64)[:, None]
+    x = np.arange(x0, x0 + w, dtype=np.uint64)[None, :]
+    key = (y << np.uint64(32)) | x
+
+    def uniform(salt: int) -> np.ndarray:
+        z = key * np.uint64(0x9E3779B97F4A7C15) + np.uint64((seed * 2 + salt) & (2**64 - 1))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+        return ((z >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53     # in (0, 1)
+
+    r = np.sqrt(-2.0 * np.log(uniform(0)))
+    return (r * np.cos(2 * np.pi * uniform(1))).astype(np.float32)[..., None]
 
 
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
@@ -60,6 +83,7 @@ class Restorer:
                  batch: int = 4, batch_pixels: int = 1 << 20,
                  strength: dict[int, float] | None = None, runner=None):
         self.model = model
+        self.noise = len(getattr(model, "inputs", None) or ()) == 2   # takes a noise map too
         self.runner = runner                # the same network, folded for LiteRT (`lite`)
         self.name = name
         self.tile = tile
@@ -89,7 +113,7 @@ class Restorer:
         runners = {}
         if lite:
             from .lite import compile_restorers
-            runners = compile_restorers(models)
+            runners = compile_restorers({n: m for n, m in models.items() if len(m.inputs) == 1})
         return {n: cls(m, n, multiple=max(8, multiple(m)), runner=runners.get(n),
                        strength=(strengths or {}).get(n), **kw)
                 for n, m in models.items()}
@@ -155,7 +179,10 @@ class Restorer:
         for i, y0 in enumerate(ys):
             for j in range(0, len(xs), per_call):
                 chunk = xs[j:j + per_call]
-                res = self._run(_unit(np.stack([src[y0:y0 + th, x0:x0 + tw] for x0 in chunk])))
+                batch = _unit(np.stack([src[y0:y0 + th, x0:x0 + tw] for x0 in chunk]))
+                if self.noise:
+                    batch = [batch, np.stack([noise_tile(y0, x0, th, tw) for x0 in chunk])]
+                res = self._run(batch)
                 res *= weight
                 for x0, o in zip(chunk, res):
                     acc[:, x0:x0 + tw] += o

@@ -150,6 +150,44 @@ def test_generator_round_trip(tmp_path, name):
     assert loaded.name == model.name
 
 
+@pytest.mark.parametrize("name", list(GENERATORS))
+def test_noise_input_starts_as_the_network_it_copies(tmp_path, name):
+    """`noise=0`: a second input, a noise map, whose projections start at zero, so with a
+    trained network's weights (`copy_weights`) it computes that network whatever the noise;
+    with projections of some spread the same noise gives the same output and other noise
+    another; the side multiple is the network's own, and it survives a .keras round trip."""
+    build, mult = GENERATORS[name]
+    plain = build()
+    perturb(plain, seed=5, scale=0.1)
+    noisy = build(noise=0.0)
+    archs.copy_weights(plain, noisy)
+    x = rgb_batch(2, 32, 48, seed=6)
+    noise = [np.random.default_rng(s).standard_normal((2, 32, 48, 1)).astype(np.float32)
+             for s in (1, 2)]
+    want = np.asarray(plain(x, training=False))
+    for n in noise:
+        np.testing.assert_allclose(np.asarray(noisy([x, n], training=False)), want, atol=1e-5)
+    assert archs.multiple(noisy) == mult
+
+    grainy = build(noise=0.2)
+    archs.copy_weights(plain, grainy)
+    one, again, other = (np.asarray(grainy([x, n], training=False))
+                         for n in (noise[0], noise[0], noise[1]))
+    np.testing.assert_array_equal(one, again)
+    assert np.abs(one - other).max() > 1e-3 and np.abs(one - want).max() > 1e-3
+    loaded = _round_trip(grainy, tmp_path, [x, noise[0]])
+    assert archs.multiple(loaded) == mult
+    # and back: the noise projections are left out
+    back = build()
+    archs.copy_weights(grainy, back)
+    np.testing.assert_allclose(np.asarray(back(x, training=False)), want, atol=1e-5)
+
+
+def test_copy_weights_refuses_another_network():
+    with pytest.raises(ValueError, match="not the same network"):
+        archs.copy_weights(archs.g_small(), archs.g_zhao(noise=0.0))
+
+
 def test_c_tiny_round_trip(tmp_path):
     x = np.random.default_rng(2).random((3, 120, 64, 1)).astype(np.float32)
     _round_trip(archs.c_tiny(width=4), tmp_path, x)

@@ -204,6 +204,20 @@ def test_texture_looks_at_luma():
     assert float(value(losses.texture(base, colour))) < 0.1 * float(value(losses.texture(base, grey)))
 
 
+def test_texture_from_half_size_cannot_be_paid_with_a_two_pixel_pattern():
+    """`first=1`: a checkerboard (what a stride-2 transposed convolution draws most cheaply)
+    adds to a smooth picture's texture at full size but not from half size on, where grain
+    of a coarser kind still counts."""
+    base = images(2, 64, seed=3)
+    yy, xx = np.mgrid[:64, :64]
+    checker = (0.05 * (-1.0) ** (yy + xx))[None, :, :, None].astype(np.float32)
+    blotches = np.kron(np.random.default_rng(7).normal(0, 0.05, (2, 16, 16, 1)),
+                       np.ones((1, 4, 4, 1))).astype(np.float32)
+    assert float(value(losses.texture(base, base + checker))) > 0.3
+    assert float(value(losses.texture(base, base + checker, first=1))) < 1e-3
+    assert float(value(losses.texture(base, base + blotches, first=1))) > 0.15
+
+
 def test_content_loss_adds_the_texture_term():
     x = images(2, 64)
     y = noisy(x, 0.05)
@@ -211,6 +225,9 @@ def test_content_loss_adds_the_texture_term():
     weighted = float(value(losses.content_loss(texture_weight=3.0)(x, y)))
     assert weighted == pytest.approx(plain + 3.0 * float(value(losses.texture(x, y))), rel=1e-5)
     assert weighted > plain
+    coarse = float(value(losses.content_loss(texture_weight=3.0, texture_first=1)(x, y)))
+    assert coarse == pytest.approx(plain + 3.0 * float(value(losses.texture(x, y, first=1))),
+                                   rel=1e-5)
 
 
 def test_gradients_flow():

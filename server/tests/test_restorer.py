@@ -267,6 +267,38 @@ def test_tile_starts_are_on_the_grid_in_image_coordinates(monkeypatch):
         assert len(ys) > 1 or h + 40 <= TILE
 
 
+# --- a noise input -----------------------------------------------------------------------
+
+def test_noise_tiles_are_parts_of_one_map():
+    """Each pixel's noise depends on its coordinates alone: tiles agree where they overlap;
+    the values are unit Gaussian; another seed gives another map."""
+    a = restorer.noise_tile(10, 20, 30, 40)
+    assert a.shape == (30, 40, 1) and a.dtype == np.float32
+    np.testing.assert_array_equal(a[5:, 8:], restorer.noise_tile(15, 28, 25, 32))
+    big = restorer.noise_tile(0, 0, 512, 512)
+    assert abs(float(big.mean())) < 0.01 and abs(float(big.std()) - 1.0) < 0.01
+    assert abs(float(np.corrcoef(big[:, :-1].ravel(), big[:, 1:].ravel())[0, 1])) < 0.01
+    assert not np.allclose(big[:64, :64], restorer.noise_tile(0, 0, 64, 64, seed=1))
+
+
+def test_noise_input_model_tiled_equals_untiled(keras):
+    """A generator with a noise input (here: the input plus a per-pixel function of the
+    noise) gets the same noise at a pixel from every tile: tiled equals one tile, so no
+    seam; the noise shows, and the same image gives the same output twice."""
+    inp, noise = keras.Input((None, None, 3)), keras.Input((None, None, 1))
+    conv = keras.layers.Conv2D(3, 1, use_bias=False)
+    model = keras.Model([inp, noise], keras.layers.Add()([inp, conv(noise)]))
+    conv.set_weights([np.array([[[[0.05, -0.04, 0.03]]]], np.float32)])
+    tiled = Restorer(model, "noisy", tile=TILE, overlap=OVERLAP, batch=64)
+    whole = Restorer(model, "noisy", tile=4096, overlap=OVERLAP)
+    rgb = textured(150, 97, seed=4, lo=40, hi=215)
+    out = tiled.restore(rgb, (3, 5))
+    assert out.shape == rgb.shape
+    assert diff(out, whole.restore(rgb, (3, 5))) <= 1
+    assert diff(out, rgb) > 5
+    np.testing.assert_array_equal(out, tiled.restore(rgb, (3, 5)))
+
+
 # --- real generators through Restorer.load ------------------------------------------------
 
 @pytest.mark.parametrize("filters,multiple", [((8, 16, 32), 8), ((8, 16, 32, 32), 16)])

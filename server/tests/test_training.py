@@ -249,19 +249,40 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
     assert log_steps("gan") == [0, 1, 2]
 
     # ... resumed from gan_last: step 3, and no second "start" evaluation; --lattice-weight
-    # and --texture-weight put losses.lattice and losses.texture in the generator's loss
+    # and --texture-weight put losses.lattice and losses.texture in the generator's loss,
+    # --texture-first-scale sets where the texture term's scales start
     seen = []
     for name in ("lattice", "texture"):
         real = getattr(losses, name)
-        monkeypatch.setattr(losses, name,
-                            lambda *a, _n=name, _f=real, **k: seen.append(_n) or _f(*a, **k))
+        monkeypatch.setattr(losses, name, lambda *a, _n=name, _f=real, **k:
+                            seen.append((_n, k.get("first"))) or _f(*a, **k))
     run("--phase", "gan", "--steps", "3", "--eval-every", "1", "--lattice-weight", "100",
-        "--texture-weight", "0.1")
-    assert {"lattice", "texture"} <= set(seen)
+        "--texture-weight", "0.1", "--texture-first-scale", "1")
+    assert {("lattice", None), ("texture", 1)} <= set(seen)
     s = state("gan")
     assert s["step"] == 3 and sorted(s["checkpoints"]) == ["1", "2", "3"]
     assert (work / "gan_00003.keras").is_file()
     assert log_steps("gan") == [0, 1, 2, 3]
+
+    # --noise gives the generator a noise input (its decoder's projections drawn with that
+    # spread) and --feature-weight adds critic feature matching, one L1 term per critic
+    # level, to the generator's loss: the log's generator losses are the total, content,
+    # adversarial and the three levels'
+    noisy = tmp_path / "noisy"
+    noisy.mkdir()
+    for name in ("pregan.keras", "critic.keras", "critic.json"):
+        shutil.copy(work / name, noisy)
+    script.main(["--corpus", str(corpus), "--work", str(noisy), "--crop", "32", "--batch", "2",
+                 "--val-crops", "2", "--phase", "gan", "--steps", "1", "--eval-every", "1",
+                 "--noise", "0.05", "--feature-weight", "1"])
+    row = rows(noisy / "log.csv")[-1]
+    gen_losses = next(c for c in row if c.startswith("gen ["))
+    assert len(re.findall(r"\d+\.\d+", gen_losses)) == 6, gen_losses
+    g = keras.saving.load_model(noisy / "gan_00001.keras", compile=False)
+    assert [tuple(i.shape) for i in g.inputs] == [(None, None, None, 3), (None, None, None, 1)]
+    assert np.asarray(g.get_layer("noise_2").kernel).std() > 0.01
+    plain_row = next(r for r in rows(work / "log.csv") if r[0] == "gan" and r[1] == "1")
+    assert len(re.findall(r"\d+\.\d+", next(c for c in plain_row if c.startswith("gen [")))) == 3
 
     # every generator checkpoint loads with no custom objects and keeps the shape
     x = np.zeros((1, 32, 48, 3), np.float32)

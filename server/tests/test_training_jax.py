@@ -56,6 +56,19 @@ def test_nogan_phases_train_on_jax_and_the_checkpoints_serve_with_tensorflow(cor
     x = np.zeros((1, 40, 48, 3), np.float32)
     assert np.asarray(gan(x, training=False)).shape == (1, 40, 48, 3)
 
+    # the options of the later trials (a noise input, critic feature matching) train there too
+    noisy = tmp_path / "noisy"
+    noisy.mkdir()
+    for name in ("pregan.keras", "critic.keras", "critic.json"):
+        (noisy / name).write_bytes((work / name).read_bytes())
+    out = on_jax(script, "--corpus", str(corpus), "--work", str(noisy), "--crop", "32",
+                 "--batch", "2", "--val-crops", "1", "--phase", "gan", "--steps", "1",
+                 "--eval-every", "1", "--noise", "0.05", "--feature-weight", "1", cwd=tmp_path)
+    assert "gan step 1" in out
+    g = keras.saving.load_model(noisy / "gan_00001.keras", compile=False)
+    n = np.random.default_rng(0).standard_normal((1, 40, 48, 1)).astype(np.float32)
+    assert np.asarray(g([x, n], training=False)).shape == (1, 40, 48, 3)
+
 
 def test_detector_trains_on_jax_and_its_model_serves_with_tensorflow(corpus, tmp_path):
     out = tmp_path / "c.keras"
