@@ -120,21 +120,23 @@ train-restorer-general: python $(CORPUS)
 	    --steps 10000 --lr 2e-4 --crop 128 --batch 32 --max-pixels 1800000 --eval-every 1000 \
 	    --workers $(WORKERS) --work ai-research/data/restorer/small-general
 
-# the shipped small-pregan / small-postgan: small-general fine-tuned at QF 10 (content loss),
-# then NoGAN's critic and joint phases; pre-training and joint phase with a penalty on
-# 2/4-pixel patterns (--lattice-weight, losses.lattice; g-small.md); a few minutes on 2 CPU
-# cores.  small-pregan = $(SMALL_WORK)/pregan_last.keras (the last pre-training step),
-# small-postgan = gan_00400.keras (its joint phase starts from pregan.keras, the best step).
-# --critic-scale 0: the critic the shipped models were trained with (it stayed near chance;
-# the default critic sees the candidate's correction of the JPEG, g-small.md)
+# the shipped small-pregan / small-postgan: small-general fine-tuned at QF 10 (content loss,
+# a penalty on 2/4-pixel patterns: --lattice-weight, losses.lattice), then NoGAN's critic and
+# joint phases, all on 2 CPU cores in minutes (g-small.md).  small-pregan =
+# $(SMALL_WORK)/pregan_last.keras (the last pre-training step), which the critic and joint
+# phases start from; small-postgan = gan_00300.keras.  The critic sees the candidate's fine
+# detail (--critic-highpass); the generator gets a noise input (--noise) and the texture term
+# from half size on (--texture-weight, --texture-first-scale), with a stronger penalty.
 SMALL_WORK = ai-research/data/restorer/small-lattice
 train-restorer-small: python $(CORPUS)
 	$(PY) ai-research/train_restorer.py --phase pretrain --init server/dejpeg/models/small-general.keras \
 	    --steps 800 --lr 1e-4 --crop 64 --eval-every 200 --lattice-weight 1000 --work $(SMALL_WORK)
-	$(PY) ai-research/train_restorer.py --phase critic --steps 150 --lr 4e-4 --crop 64 --critic-scale 0 \
-	    --work $(SMALL_WORK)
+	cp $(SMALL_WORK)/pregan_last.keras $(SMALL_WORK)/pregan.keras
+	$(PY) ai-research/train_restorer.py --phase critic --steps 150 --lr 4e-4 --crop 64 --critic-scale 20 \
+	    --critic-highpass --work $(SMALL_WORK)
 	$(PY) ai-research/train_restorer.py --phase gan --steps 400 --lr 1e-4 --crop 64 --eval-every 100 \
-	    --adv-weight 5e-3 --lattice-weight 1000 --work $(SMALL_WORK)
+	    --adv-weight 5e-2 --lattice-weight 10000 --texture-weight 0.5 --texture-first-scale 1 \
+	    --noise 0.05 --work $(SMALL_WORK)
 
 train-restorer: python $(CORPUS)
 	$(PY) ai-research/train_restorer.py --phase pretrain --steps 6000 --lr 4e-4 --eval-every 200 --crop 64 $(RESTORER_ARGS)
