@@ -168,7 +168,9 @@ def texture(y_true, y_pred, window: int = 8, scales: int = 2, first: int = 0,
     areas); `floor` (half a grey level) keeps the log finite where there is no detail at all.
     With `first` = 1 the scales start at half size: the Laplacian answers most to a pattern
     repeating every 2 pixels, the cheapest detail a stride-2 transposed convolution makes,
-    which halving by 2x2 means removes, so the term can no longer be paid with it.
+    which halving by 2x2 means removes, so the term can no longer be paid with it.  The
+    smallest size measured must hold a window and the Laplacian's border: crops of at least
+    2 ** (first + scales - 1) x (window + 2) pixels (40 for `first=1`).
     """
     luma = ops.convert_to_tensor(LUMA_WEIGHTS.reshape(1, 1, 1, 3))
     a = ops.sum(y_true * luma, axis=-1, keepdims=True)

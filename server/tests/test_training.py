@@ -257,7 +257,7 @@ def test_train_restorer_phases_write_checkpoints_and_resume(corpus, tmp_path, mo
         monkeypatch.setattr(losses, name, lambda *a, _n=name, _f=real, **k:
                             seen.append((_n, k.get("first"))) or _f(*a, **k))
     run("--phase", "gan", "--steps", "3", "--eval-every", "1", "--lattice-weight", "100",
-        "--texture-weight", "0.1", "--texture-first-scale", "1")
+        "--texture-weight", "0.1", "--texture-first-scale", "1", "--crop", "64")  # 8x8 windows at 1/4
     assert {("lattice", None), ("texture", 1)} <= set(seen)
     s = state("gan")
     assert s["step"] == 3 and sorted(s["checkpoints"]) == ["1", "2", "3"]
