@@ -12,10 +12,11 @@ joint phase, content + a small adversarial term, checkpointed every --eval-every
 validation PSNR, lattice (a checkerboard's share of the fine detail, `metrics.lattice`) and
 detail (`metrics.detail`, median) so the checkpoint before artifacts grow can be picked.
 
-Options tried for a crisper joint phase and not in the recipe (server/dejpeg/models/g-small.md):
---lattice-weight, --texture-weight (content-loss terms), --critic-scale, --critic-highpass
-(what a new critic sees), --noise (a noise input to the generator), --feature-weight (critic
-feature matching).
+Options for a crisper joint phase (server/dejpeg/models/g-small.md): --lattice-weight,
+--texture-weight, --texture-first-scale (content-loss terms), --critic-scale,
+--critic-highpass (what a new critic sees), --noise (a noise input to the generator),
+--feature-weight (critic feature matching, tried and not used); `make train-restorer-small`
+has the shipped small-postgan's choice.
 
 Pairs are drawn on the fly from the training images (`dejpeg.data.restorer_pair`): crops
 compressed at --qualities (default QF 10), half of them double (50 -> QF), half of those
@@ -148,7 +149,7 @@ def val_set(folder, n, qualities):
 
 def with_noise(model, x, rng):
     """A generator's inputs for the batch x: x alone, or x and a map of unit Gaussian noise
-    when the generator takes one (`archs.unet(noise=True)`)."""
+    when the generator takes one (`archs.unet(noise=...)`)."""
     if len(model.inputs) == 1:
         return x
     return [x, rng.standard_normal((*x.shape[:3], 1)).astype(np.float32)]

@@ -9,7 +9,10 @@ graph and converted to a TensorFlow Lite flatbuffer:
   channels followed by depth-to-space, the "sub-pixel" form of Shi et al. (CVPR 2016): the
   same multiply-adds, in a kernel the runtime runs well;
 - Small-Resize's nearest 2x upsampling + 3x3 convolution becomes the same form (each output
-  phase sees a 2x2 window of the low-resolution input), 2.25x fewer multiply-adds.
+  phase sees a 2x2 window of the low-resolution input), 2.25x fewer multiply-adds;
+- a noise input (`archs.unet(noise=...)`) stays a second input: each projection of it (a
+  convolution with its level's stride) is added where Keras adds it, after the batch norm and
+  before the activation.
 
 The conversion runs in a child process (`python -m dejpeg.lite DIR`): TensorFlow's converter
 leaves several hundred MB behind in the process that runs it, and every server worker would
@@ -64,6 +67,8 @@ class Stage:
     act: str = "linear"          # linear, relu, leaky, tanh
     slope: float = 0.0           # of the leaky ReLU
     concat: bool = False         # concatenate the encoder output of the same scale after it
+    noise: np.ndarray | None = None   # projection of the noise input added before act (HWIO)
+    noise_stride: int = 1
 
 
 def transposed_as_subpixel(kernel: np.ndarray) -> np.ndarray:
@@ -98,8 +103,14 @@ def fold(model) -> tuple[list[Stage], bool]:
 
     stages: list[Stage] = []
     upsampled = residual = False
+    projections = {}            # the noise projections' outputs, waiting for their Add
     for layer in model.layers:
         if isinstance(layer, (layers.InputLayer, layers.Dropout)):
+            continue
+        if isinstance(layer, layers.Conv2D) and layer.name.startswith("noise_"):
+            if layer.use_bias or layer.kernel_size != layer.strides:
+                raise NotFoldable(f"{layer.name}: not a noise projection")
+            projections[id(layer.output)] = (np.asarray(layer.kernel, np.float32), layer.strides[0])
             continue
         if isinstance(layer, layers.Conv2DTranspose):
             if layer.strides != (2, 2) or layer.padding != "same":
@@ -130,14 +141,24 @@ def fold(model) -> tuple[list[Stage], bool]:
             _set_act(_last(stages, layer), "relu")
         elif isinstance(layer, layers.Concatenate):
             _last(stages, layer).concat = True
+        elif isinstance(layer, layers.Add) and any(id(t) in projections for t in layer.input):
+            stage = _last(stages, layer)
+            if stage.act != "linear" or stage.concat or stage.noise is not None:
+                raise NotFoldable(f"{layer.name}: noise added after an activation")
+            stage.noise, stage.noise_stride = next(projections.pop(id(t)) for t in layer.input
+                                                   if id(t) in projections)
         elif isinstance(layer, layers.Add):
             residual = True     # input + correction, clipped to [-1, 1] by what follows
+        elif isinstance(layer, layers.Activation) and layer.activation.__name__ == "tanh":
+            _set_act(_last(stages, layer), "tanh")
         elif residual and isinstance(layer, (layers.Rescaling, layers.ReLU)):
             continue
         else:
             raise NotFoldable(f"{layer.name}: {type(layer).__name__} does not fold")
     if not stages or stages[-1].kind != "up" or stages[-1].act != "tanh":
         raise NotFoldable("the model does not end in a tanh upsampling layer")
+    if projections:
+        raise NotFoldable("a noise projection is added nowhere")
     return stages, residual
 
 
@@ -180,7 +201,8 @@ def _fold_batch_norm(stage: Stage, bn) -> None:
 
 
 def flatbuffer(stages: list[Stage], residual: bool) -> bytes:
-    """The folded network as a TensorFlow Lite model with a (batch, H, W, 3) float input."""
+    """The folded network as a TensorFlow Lite model with a (batch, H, W, 3) float input (and a
+    (batch, H, W, 1) noise input when a stage takes noise)."""
     import tensorflow as tf
 
     def act(h, s: Stage):
@@ -190,7 +212,7 @@ def flatbuffer(stages: list[Stage], residual: bool) -> bytes:
             return tf.nn.leaky_relu(h, s.slope)
         return tf.tanh(h) if s.act == "tanh" else h
 
-    def network(x):
+    def network(x, noise=None):
         skips, h, ups = [], x, 0
         for s in stages:
             if s.kind == "down":
@@ -199,20 +221,27 @@ def flatbuffer(stages: list[Stage], residual: bool) -> bytes:
             else:
                 h = tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]])
                 h = tf.nn.depth_to_space(tf.nn.conv2d(h, s.kernel, 1, "VALID") + s.bias, 2)
-                h = act(h[:, 1:-1, 1:-1, :], s)
+                h = h[:, 1:-1, 1:-1, :]
+                if s.noise is not None:
+                    h = h + tf.nn.conv2d(noise, s.noise, s.noise_stride, "VALID")
+                h = act(h, s)
                 ups += 1
             if s.concat:
                 h = tf.concat([h, skips[-1 - ups]], -1)
         return tf.clip_by_value(x + h, -1.0, 1.0) if residual else h
 
-    fn = tf.function(network).get_concrete_function(tf.TensorSpec([None, None, None, 3], tf.float32))
+    specs = [tf.TensorSpec([None, None, None, 3], tf.float32)]
+    if any(s.noise is not None for s in stages):
+        specs.append(tf.TensorSpec([None, None, None, 1], tf.float32))
+    fn = tf.function(network).get_concrete_function(*specs)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], tf.Module())
     return converter.convert()
 
 
 class LiteRunner:
-    """Runs a flatbuffer on float32 batches (N, H, W, 3) of any size.  One call at a time per
-    runner (an interpreter is not thread-safe): the Restorer's lock sees to it."""
+    """Runs a flatbuffer on float32 batches (N, H, W, 3) of any size, or [batch, noise maps
+    (N, H, W, 1)] for a network with a noise input.  One call at a time per runner (an
+    interpreter is not thread-safe): the Restorer's lock sees to it."""
 
     def __init__(self, model: bytes, threads: int | None = None):
         self.model = model
@@ -222,16 +251,22 @@ class LiteRunner:
         from ai_edge_litert.interpreter import Interpreter
         return Interpreter(model_content=self.model, num_threads=self.threads)
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
+    def __call__(self, batch) -> np.ndarray:
         slot = _interpreters.get(self)
-        it, index = slot.interpreter, slot.input
-        batch = np.ascontiguousarray(batch, np.float32)
-        if slot.shape != batch.shape:       # plan the tensors for this shape (ms)
+        it = slot.interpreter
+        arrays = [np.ascontiguousarray(a, np.float32)
+                  for a in (batch if isinstance(batch, (list, tuple)) else [batch])]
+        if len(arrays) != len(slot.inputs):
+            raise ValueError(f"the network takes {len(slot.inputs)} inputs, got {len(arrays)}")
+        shapes = tuple(a.shape for a in arrays)
+        if slot.shape != shapes:            # plan the tensors for these shapes (ms)
             slot.shape = None
-            it.resize_tensor_input(index, batch.shape)
+            for index, a in zip(slot.inputs, arrays):
+                it.resize_tensor_input(index, a.shape)
             it.allocate_tensors()
-            slot.shape = batch.shape
-        it.set_tensor(index, batch)
+            slot.shape = shapes
+        for index, a in zip(slot.inputs, arrays):
+            it.set_tensor(index, a)
         it.invoke()
         return it.get_tensor(it.get_output_details()[0]["index"])
 
@@ -239,8 +274,8 @@ class LiteRunner:
 @dataclass
 class _Slot:
     interpreter: object
-    input: int
-    shape: tuple | None = None       # the input shape its tensors are allocated for
+    inputs: tuple                    # tensor indices: the image, then any noise map
+    shape: tuple | None = None       # the input shapes its tensors are allocated for
 
 
 class _Interpreters:
@@ -256,7 +291,9 @@ class _Interpreters:
             slot = self._items.pop(runner, None)
             if slot is None:
                 it = runner.interpreter()
-                slot = _Slot(it, it.get_input_details()[0]["index"])
+                # the image has 3 channels, a noise map 1
+                details = sorted(it.get_input_details(), key=lambda d: -d["shape_signature"][-1])
+                slot = _Slot(it, tuple(d["index"] for d in details))
             self._items[runner] = slot
             while len(self._items) > self.keep:
                 self._items.popitem(last=False)   # one still running keeps its own reference
@@ -286,11 +323,14 @@ def compile_restorers(models: dict, check_side: int = 64, tolerance: float = 1e-
     except Exception as e:     # no TensorFlow converter or LiteRT here, or the child failed
         log.warning("restorers run on Keras, not LiteRT: %s", e)
         return runners
-    x = np.random.default_rng(0).uniform(-1, 1, (1, check_side, check_side, 3)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (1, check_side, check_side, 3)).astype(np.float32)
+    noise = rng.standard_normal((1, check_side, check_side, 1)).astype(np.float32)
     for name, flat in zip(plans, converted):
         try:
             runner = LiteRunner(flat)
-            err = float(np.abs(runner(x) - np.asarray(models[name](x, training=False))).max())
+            inputs = x if len(models[name].inputs) == 1 else [x, noise]
+            err = float(np.abs(runner(inputs) - np.asarray(models[name](inputs, training=False))).max())
             if not err <= tolerance:
                 raise NotFoldable(f"folded model differs from the Keras model by {err:.2g}")
             runners[name] = runner

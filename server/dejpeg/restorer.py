@@ -14,9 +14,9 @@ interpolates it at the quality the detector or the file's tables give.
 `Restorer.load` runs the network through LiteRT once `lite` has folded it (the same
 arithmetic, faster), or through Keras when that fails.
 
-A generator with a noise input (`archs.unet(noise=...)`, trials, none shipped) gets each
-tile's part of one endless noise map (`noise_tile`), so overlapping tiles see the same
-noise at a pixel and the same image always gives the same output; it runs through Keras.
+A generator with a noise input (`archs.unet(noise=...)`: `small-postgan`) gets each tile's
+part of one endless noise map (`noise_tile`), so overlapping tiles see the same noise at a
+pixel and the same image always gives the same output.
 """
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ class Restorer:
         runners = {}
         if lite:
             from .lite import compile_restorers
-            runners = compile_restorers({n: m for n, m in models.items() if len(m.inputs) == 1})
+            runners = compile_restorers(models)
         return {n: cls(m, n, multiple=max(8, multiple(m)), runner=runners.get(n),
                        strength=(strengths or {}).get(n), **kw)
                 for n, m in models.items()}
