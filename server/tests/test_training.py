@@ -394,3 +394,28 @@ def test_eval_restorer_reports_the_mean_and_the_worst_pictures_lattice(monkeypat
     assert row.shape == (6,) and lat[1] > 10 * lat[0]
     assert row[4] == pytest.approx(np.mean(lat)) and row[5] == pytest.approx(lat[1])
     assert row[0] == pytest.approx(np.mean([metrics.psnr(r, o) for r, o in zip(refs, outs)]))
+
+
+def test_compare_crops_puts_the_same_square_of_each_output_side_by_side(monkeypatch):
+    """compare_crops: the original, its JPEG and each restorer's output (as served, at the
+    strength for that quality), cropped to one square, enlarged, labelled, in one row."""
+    script = load_script("compare_crops", monkeypatch)
+    from dejpeg.restorer import Restorer
+    original = pattern(64, 80)
+    seen = []
+
+    def negate(batch, training=False):
+        return -batch
+    r = Restorer(negate, "negate", strength={10: 0.5})
+    monkeypatch.setattr(r, "restore", lambda rgb, grid, strength: seen.append(strength) or 255 - rgb)
+    images = script.panels(original, 10, {"negate": r})
+    assert list(images) == ["original", "JPEG QF 10", "negate"] and seen == [0.5]
+    np.testing.assert_array_equal(images["original"], original)
+    np.testing.assert_array_equal(images["negate"], 255 - images["JPEG QF 10"])
+    out = np.asarray(script.sheet(images, (8, 16, 20), 3))
+    assert out.shape == (20 * 3 + script.LABEL, 3 * 60 + 2 * script.GAP, 3)
+    # the second panel is the JPEG's square, each pixel 3x3
+    panel = out[script.LABEL:, 60 + script.GAP:120 + script.GAP]
+    np.testing.assert_array_equal(panel[::3, ::3], images["JPEG QF 10"][16:36, 8:28])
+    with pytest.raises(ValueError, match="does not fit"):
+        script.sheet(images, (70, 0, 20), 1)
