@@ -1,17 +1,17 @@
 """Side-by-side crops of restorers on one picture, to look at what the numbers do not show.
 
     python ai-research/compare_crops.py --picture FallenLeaf-95603a65 --box 880,400,120 \
-        --out ai-research/results/compare_fallenleaf_qf10.png
+        --out ai-research/results/compare_fallenleaf_qf10_3x.png
+    ... --box 740,320,256 --zoom 1 --out ai-research/results/compare_fallenleaf_qf10_1x.png
 
 One row: the original, the JPEG at --quality, then each restorer of --models (as served:
-`Restorer.load_all`, tiled, at the strength its table gives for that quality), all cropped
+`registry.load_restorers`, tiled, at the strength its table gives for that quality), all cropped
 to the same square (x, y, side) of a validation picture and enlarged --zoom times with
 nearest-neighbour pixels, so each output pixel stays visible.  A label above each panel.
 """
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +64,14 @@ def main(argv=None):
 
     box = tuple(int(v) for v in args.box.split(","))
     original = np.asarray(Image.open(Path(args.corpus) / "val" / f"{args.picture}.png").convert("RGB"))
-    catalog = json.loads((Path(args.models_dir) / "catalog.json").read_text())["models"]
-    entries = {e["name"]: e for e in catalog if e["kind"] == "restorer"}
+    restorers = {e["name"]: e for e in registry.read_catalog(args.models_dir)
+                 if e["kind"] == "restorer"}
     names = args.models.split(",")
-    restorers = Restorer.load_all({n: Path(args.models_dir) / entries[n]["file"] for n in names},
-                                  strengths={n: entries[n].get("strength_by_quality") for n in names})
+    unknown = sorted(set(names) - set(restorers))
+    if unknown:
+        ap.error(f"not restorers of the catalog: {', '.join(unknown)}")
+    loaded = registry.load_restorers(args.models_dir, [restorers[n] for n in names])
+    restorers = {n: loaded[n] for n in names}          # in the order asked for
     sheet(panels(original, args.quality, restorers), box, args.zoom).save(args.out)
     print(f"wrote {args.out}")
 
