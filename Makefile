@@ -52,10 +52,12 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ]; then apt-get update && apt-get install -y chromium; fi
 
 # ffmpeg (the spp baseline) and the wallpaper packages the corpus is built from
+WALLPAPERS := plasma-workspace-wallpapers gnome-backgrounds ukui-wallpapers mate-backgrounds \
+	lomiri-wallpapers
 research-deps:
 	@if [ ! -x /usr/bin/ffmpeg ]; then apt-get update && apt-get install -y ffmpeg; fi
-	@if [ ! -d /usr/share/wallpapers ] || [ ! -d /usr/share/backgrounds/gnome ]; then \
-	    apt-get update && apt-get install -y plasma-workspace-wallpapers gnome-backgrounds ukui-wallpapers; fi
+	@if ! dpkg -s $(WALLPAPERS) >/dev/null 2>&1; then \
+	    apt-get update && apt-get install -y $(WALLPAPERS); fi
 
 ## the two commands ----------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """Build the training corpus: clean photos, downscaled, split train/val by source picture.
 
     python ai-research/build_corpus.py                   # Debian wallpapers + scikit-image
+    python ai-research/build_corpus.py --packages plasma-workspace-wallpapers \
+        gnome-backgrounds ukui-wallpapers                # the corpus before 2026-11-27
     python ai-research/build_corpus.py --source DIR ...  # any folders of images
 
 Each source picture is decoded, converted to RGB, downscaled by at least --scale (2) with
@@ -18,12 +20,18 @@ import argparse
 import hashlib
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 DEFAULT_SOURCES = ["/usr/share/wallpapers", "/usr/share/backgrounds"]
+# the Debian packages whose pictures the default corpus takes (`make corpus` installs them);
+# the first three alone made the corpus every shipped model was trained on
+DEFAULT_PACKAGES = ["plasma-workspace-wallpapers", "gnome-backgrounds", "ukui-wallpapers",
+                    "mate-backgrounds", "lomiri-wallpapers", "lomiri-wallpapers-16.04",
+                    "lomiri-wallpapers-20.04"]
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 # scikit-image's natural colour photographs (shipped inside the wheel, no download)
 SKIMAGE_PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg",
@@ -45,7 +53,9 @@ def group_of(path: Path) -> str:
         return parts[parts.index("contents") - 1]
     if path.stem.startswith("motorcycle_"):
         return "motorcycle"
-    return re.sub(r"-(l|d)$", "", path.stem)
+    # one picture at several sizes (MATE's Elephants_3840x2160, sway's ..._1366x768_Portrait)
+    stem = re.sub(r"_\d+x\d+(_Portrait)?$", "", path.stem)
+    return re.sub(r"-(l|d)$", "", stem)
 
 
 def in_val(group: str, fraction: float) -> bool:
@@ -53,11 +63,26 @@ def in_val(group: str, fraction: float) -> bool:
     return (h % 1000) < fraction * 1000
 
 
-def find_sources(dirs: list[str], use_skimage: bool) -> list[Path]:
+def package_files(packages: list[str]) -> set[str]:
+    """Every path the installed Debian `packages` put on disk (`dpkg -L`)."""
+    paths = set()
+    for name in packages:
+        listing = subprocess.run(["dpkg", "-L", name], capture_output=True, text=True)
+        if listing.returncode != 0:
+            print(f"skip package {name}: not installed")
+            continue
+        paths.update(listing.stdout.splitlines())
+    return paths
+
+
+def find_sources(dirs: list[str], use_skimage: bool, only: set[str] | None = None) -> list[Path]:
+    """The pictures under `dirs` (walked in order, each sorted), those in `only` when given,
+    then scikit-image's photos."""
     files = []
     for d in dirs:
         files += [p for p in sorted(Path(d).rglob("*"))
-                  if p.is_file() and p.suffix.lower() in EXTENSIONS and "screenshot" not in p.name]
+                  if p.is_file() and p.suffix.lower() in EXTENSIONS and "screenshot" not in p.name
+                  and (only is None or str(p) in only)]
     sk = skimage_dir() if use_skimage else None
     if sk is not None:
         files += [sk / n for n in SKIMAGE_PHOTOS if (sk / n).exists()]
@@ -82,7 +107,9 @@ def prepare(path: Path, scale: float, max_side: int, min_side: int) -> Image.Ima
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", action="append", help="folder of images (repeatable); "
-                    "default: Debian wallpaper packages")
+                    "default: the pictures of --packages")
+    ap.add_argument("--packages", nargs="+", default=DEFAULT_PACKAGES,
+                    help="Debian packages whose pictures make the corpus when no --source is given")
     ap.add_argument("--no-skimage", action="store_true", help="leave out scikit-image's photos")
     ap.add_argument("--out", default="ai-research/data/corpus")
     ap.add_argument("--scale", type=float, default=2.0, help="minimum downscale factor (>= 2)")
@@ -98,7 +125,8 @@ def main(argv=None):
         (out / split).mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
     records = []
-    for path in find_sources(args.source or DEFAULT_SOURCES, not args.no_skimage):
+    only = None if args.source else package_files(args.packages)
+    for path in find_sources(args.source or DEFAULT_SOURCES, not args.no_skimage, only):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest in seen:
             continue

@@ -419,3 +419,52 @@ def test_compare_crops_puts_the_same_square_of_each_output_side_by_side(monkeypa
     np.testing.assert_array_equal(panel[::3, ::3], images["JPEG QF 10"][16:36, 8:28])
     with pytest.raises(ValueError, match="does not fit"):
         script.sheet(images, (70, 0, 20), 1)
+
+
+# --- corpus --------------------------------------------------------------------------------
+
+def test_build_corpus_keeps_every_size_of_one_picture_on_one_side(tmp_path, monkeypatch):
+    """build_corpus: one picture shipped at several sizes (MATE's Elephants.jpg and
+    Elephants_3840x2160.jpg, sway's ..._1366x768_Portrait.png) is one group, so never on both
+    sides of the split; byte-identical copies are kept once, nearly flat pictures dropped,
+    every picture downscaled by at least 2x."""
+    script = load_script("build_corpus", monkeypatch)
+    from PIL import Image
+    assert script.group_of(Path("/b/mate/Elephants_3840x2160.jpg")) == "Elephants"
+    assert script.group_of(Path("/b/sway/Sway_Blue_1366x768_Portrait.png")) == "Sway_Blue"
+    assert script.group_of(Path("/b/Mountain-d.jpg")) == "Mountain"
+    assert script.group_of(Path("/w/Kite/contents/images/1920x1080.jpg")) == "Kite"
+    src = tmp_path / "src"
+    src.mkdir()
+    big = pattern(512, 768)
+    names = [f"Pic{i}" for i in range(12)]
+    for i, name in enumerate(names):
+        im = np.roll(big, 37 * i, axis=1)
+        Image.fromarray(im).save(src / f"{name}.png")
+        Image.fromarray(im[::2, ::2]).save(src / f"{name}_384x256.png")
+    (src / "copy.png").write_bytes((src / "Pic0.png").read_bytes())
+    Image.fromarray(np.full((512, 512, 3), 90, np.uint8)).save(src / "flat.png")
+    out = tmp_path / "corpus"
+    script.main(["--source", str(src), "--no-skimage", "--out", str(out), "--min-side", "64"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    sides = {}
+    for r in manifest["images"]:
+        sides.setdefault(r["group"], set()).add(r["file"].split("/")[0])
+        assert max(r["width"], r["height"]) <= 384        # 768 px halved at least
+    assert set(sides) == set(names)                      # no copy, no flat picture, no size group
+    assert all(len(s) == 1 for s in sides.values())
+    assert {s for v in sides.values() for s in v} == {"train", "val"}
+    assert sum(v["images"] for v in manifest["summary"].values()) == 2 * len(names)
+
+
+def test_build_corpus_takes_the_files_of_the_named_debian_packages(monkeypatch, tmp_path):
+    """--packages: the corpus takes only the files the named packages installed (`dpkg -L`),
+    so the corpus of the first three wallpaper packages can be rebuilt after more joined."""
+    script = load_script("build_corpus", monkeypatch)
+    files = script.package_files(["dpkg", "no-such-package-dejpeg"])
+    assert "/usr/bin/dpkg" in files and not any("no-such-package" in f for f in files)
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "b.png").write_bytes(b"")
+    found = script.find_sources([str(tmp_path)], False, only={str(tmp_path / "b.png")})
+    assert found == [tmp_path / "b.png"]
+    assert len(script.find_sources([str(tmp_path)], False)) == 2
