@@ -3,6 +3,10 @@
     python ai-research/compare_crops.py --picture FallenLeaf-95603a65 --box 880,400,120 \
         --out ai-research/results/compare_fallenleaf_qf10_3x.png
     ... --box 740,320,256 --zoom 1 --out ai-research/results/compare_fallenleaf_qf10_1x.png
+    ... --picture Wine_by_Jakkub_Mede-d2e96e6d --box 440,240,320 --zoom 1 \
+        --out ai-research/results/compare_wine_qf10_1x.png
+    ... --picture Wine_by_Jakkub_Mede-d2e96e6d --box 200,960,320 --zoom 1 \
+        --out ai-research/results/compare_wine_drum_qf10_1x.png
 
 One row: the original, the JPEG at --quality, then each restorer of --models (as served:
 `registry.load_restorers`, tiled, at the strength its table gives for that quality), all cropped
