@@ -4,7 +4,8 @@
     python ai-research/bench.py --restorer zhao-original --sizes 1024x1024 --out results/x
 
 Each size runs in a fresh process (so its peak resident memory is its own): a validation
-picture tiled/cropped to the size, compressed at QF 30, then timed (best of --repeat) for the
+picture (--picture, by name, so that a grown corpus does not change the input) tiled/cropped
+to the size, compressed at QF 30, then timed (best of --repeat) for the
 shipped detector (`Detector.detect`), the default restorer as served (`Restorer.load`:
 folded for LiteRT, tiles up to 1072 px), the same network run by Keras (compiled predict,
 same tiles: how it was served before `dejpeg.lite`) and as first served (plain Keras call,
@@ -29,6 +30,8 @@ import numpy as np
 from dejpeg import machine
 
 HERE = Path(__file__).parent
+# the validation picture every committed bench used (the first by name before the corpus grew)
+PICTURE = "Canopee-c538a5a7"
 SIZES = [(512, 512), (1024, 1024), (2304, 1728), (4000, 3000), (4608, 3456), (5664, 4248)]  # 0.26-24 MP
 
 
@@ -43,10 +46,10 @@ class Eager:
         return self.model(batch, training=training)
 
 
-def one(w, h, repeat, restorer_name):
+def one(w, h, repeat, restorer_name, picture=PICTURE):
     from dejpeg import data, jpeg, registry
     import spp as spp_filter
-    pic = data.load_images(HERE / "data/corpus/val")[0]
+    pic = data.load_image(HERE / "data/corpus/val" / f"{picture}.png")
     reps = (-(-h // pic.shape[0]), -(-w // pic.shape[1]), 1)
     img = jpeg.compress(np.ascontiguousarray(np.tile(pic, reps)[:h, :w]), 30)
     models = registry.load_models()
@@ -102,14 +105,16 @@ def main(argv=None):
     ap.add_argument("--restorer", default=None, help="a restorer of the catalog (default: the default one)")
     ap.add_argument("--sizes", default=None, help="WxH,WxH,... instead of the 0.26-24 MP set")
     ap.add_argument("--one", nargs=2, type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--picture", default=PICTURE, help="the validation picture to tile (name, no extension)")
     ap.add_argument("--out", default=str(HERE / "results/bench"))
     args = ap.parse_args(argv)
     if args.one:
-        return one(*args.one, args.repeat, args.restorer)
+        return one(*args.one, args.repeat, args.restorer, args.picture)
     rows = []
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")] if args.sizes else SIZES
     for w, h in sizes:
-        cmd = [sys.executable, __file__, "--one", str(w), str(h), "--repeat", str(args.repeat)]
+        cmd = [sys.executable, __file__, "--one", str(w), str(h), "--repeat", str(args.repeat),
+               "--picture", args.picture]
         if args.restorer:
             cmd += ["--restorer", args.restorer]
         res = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -120,7 +125,7 @@ def main(argv=None):
               f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
     lines = ["# Benchmark", "",
              f"{machine.cpu()}, {os.cpu_count()} cores; "
-             f"best of {args.repeat}; QF 30 JPEG input; restorer `{rows[0]['restorer']}`; spp at qp 16, "
+             f"best of {args.repeat}; QF 30 JPEG input (validation picture `{args.picture}`, tiled); restorer `{rows[0]['restorer']}`; spp at qp 16, "
              "quality 6, 4:4:4; peak RSS of the whole process (models loaded, TensorFlow), after "
              "detect + restore and at the end (API request and first-served form included).", "",
              f"\"restore\" is the restorer as served now (by {rows[0]['served_by']}: LiteRT once "

@@ -119,13 +119,15 @@ def camera_case(rng: np.random.Generator) -> Case:
     return Case("uncompressed", shift=shift)
 
 
+def load_image(path: str | Path) -> np.ndarray:
+    """One corpus image as a uint8 RGB array."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
 def load_images(folder: str | Path) -> list[np.ndarray]:
     """All images of a corpus split as uint8 RGB arrays, in name order."""
-    out = []
-    for p in sorted(Path(folder).glob("*.png")):
-        with Image.open(p) as im:
-            out.append(np.asarray(im.convert("RGB")))
-    return out
+    return [load_image(p) for p in sorted(Path(folder).glob("*.png"))]
 
 
 def vary(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
