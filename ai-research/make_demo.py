@@ -34,7 +34,7 @@ def decode(b):
 
 def main():
     val = HERE / "data/corpus/val"
-    # the validation split's one photograph first, then two rendered wallpapers
+    # a photograph of the validation split (FallenLeaf) first, then two rendered wallpapers
     picks = [np.asarray(Image.open(next(val.glob(f"{g}-*.png"))).convert("RGB")) for g in PICTURES]
     for folder in ("uncompressed", "SQF10", "DQF5010", "DQF5070"):
         (OUT / folder).mkdir(parents=True, exist_ok=True)
