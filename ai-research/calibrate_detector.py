@@ -29,7 +29,7 @@ from scipy.optimize import minimize
 
 from dejpeg import data, registry
 from dejpeg.archs import CLASSES
-from dejpeg.detector import (CALIBRATION_FEATURES, CALIBRATION_OUTPUTS, Detector, aggregate,
+from dejpeg.detector import (CALIBRATION_FEATURES, CALIBRATION_OUTPUTS, Detector,
                              calibrated, calibration_features, double_compression_found,
                              first_compression_tests)
 
@@ -47,7 +47,7 @@ def samples(det: Detector, pictures, n: int, seed: int, draw=data.random_case):
         img = data.random_crop(pic, int(rng.integers(256, 1025)), rng)
         case = draw(rng)
         ev = det.blocks_and_evidence(case.apply(img))
-        p = aggregate(ev.block_probs)
+        p = ev.image_probs
         probs.append(p)
         feats.append(calibration_features(p, ev.grid_evidence, ev.table_fit))
         labels.append(case.label)

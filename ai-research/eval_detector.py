@@ -171,7 +171,8 @@ def main(argv=None):
         q_err, decisive, shifted, first_err = [], 0, 0, []
         for im in imgs:
             x = case.apply(im)
-            r = det.detect(x)
+            ev = det.blocks_and_evidence(x)
+            r = det.detect(x, evidence=ev)
             offset = (r["grid"]["dx"], r["grid"]["dy"])
             p = np.array([[b["probabilities"][c] for c in CLASSES] for b in r["blocks"]])
             arg = p.argmax(axis=1)
@@ -179,7 +180,7 @@ def main(argv=None):
             bin_blocks_ok += int(((arg > 0) == (case.label > 0)).sum())
             blocks_n += len(arg)
             verdict = CLASSES.index(r["verdict"])
-            cnn_verdict = int(np.argmax(p.mean(axis=0)))
+            cnn_verdict = int(np.argmax(ev.image_probs))
             img_ok += verdict == case.label
             cnn_ok += cnn_verdict == case.label
             mode_ok += int(np.bincount(arg, minlength=3).argmax()) == case.label
@@ -298,8 +299,10 @@ def main(argv=None):
         "trained on) and a camera's picture resaved at QF 75 (`camera_cases`); the summary gives "
         "the three-class accuracy with them, without them (the cases of earlier runs) and on them "
         "alone.", "",
-        "\"image acc\" is the served verdict; \"CNN mean\" the argmax of the mean block "
-        "probabilities without the calibration; \"seed's mode\" the most frequent block argmax.", "",
+        "\"image acc\" is the served verdict; \"CNN mean\" the argmax of the CNN's image "
+        "probabilities without the calibration (`Detector.image_probs`: the mean block "
+        "probabilities, or a pooled model's answer on the blocks' mean histogram); "
+        "\"seed's mode\" the most frequent block argmax.", "",
         "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "
         "| image acc, seed's mode % | compressed-vs-not (image) % | same, CNN mean % "
         "| QF from pixels: MAE | exact % | DQ test decisive % | first QF: MAE | second grid decisive % |",

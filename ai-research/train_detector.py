@@ -27,6 +27,12 @@ transposed quantiser table).  It doubles the training blocks at no feature cost.
 `--vary` varies every training crop before its case (`dejpeg.data.vary`: scale, tone,
 sharpness, noise) and `--init` starts from a trained model; with another --work folder and
 --seed they fine-tune on fresh draws (the c-tiny card has the run and what it gave: not shipped).
+
+`--pooled N` trains on image-level samples instead (`pool`): each draw's blocks summed into
+one histogram, as a catalog entry with `"pooled": true` makes `Detector` read an image, plus N
+sums of a random part of them.  The pooled samples are cached apart (`pooled_*.npz`) and are
+all a later run needs, so they can travel to a GPU machine without the block caches (the
+c-tiny card has two such runs: not shipped).
 """
 from __future__ import annotations
 
@@ -70,7 +76,8 @@ def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int, va
         parts = pool.map(_make, jobs, chunksize=16)
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
-    return x, y
+    draw = np.repeat(np.arange(len(parts)), [len(p[1]) for p in parts]).astype(np.int32)
+    return x, y, draw
 
 
 def cached_set(path: Path, folder: Path, variants: int, seed: int, crop: int, workers: int,
@@ -83,14 +90,52 @@ def cached_set(path: Path, folder: Path, variants: int, seed: int, crop: int, wo
         if "draws" in z and str(z["draws"]) != draws:
             raise SystemExit(f"{path} holds draws {z['draws']}, not {draws}: "
                              "use another --work folder")
-        return z["x"], z["y"]
+        return z["x"], z["y"], (z["draw"] if "draw" in z else None)
     t = time.time()
-    x, y = make_set(folder, variants, seed, crop, workers, vary)
+    x, y, draw = make_set(folder, variants, seed, crop, workers, vary)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=x, y=y, draws=draws)
+    np.savez(path, x=x, y=y, draw=draw, draws=draws)
     print(f"{path.name}: {len(y)} blocks {np.bincount(y, minlength=3)} in {time.time() - t:.0f} s",
           flush=True)
-    return x, y
+    return x, y, draw
+
+
+def pool(x, y, draw, rng, subsets: int):
+    """Image-level samples from block samples: for every draw the histogram of all its blocks
+    together (the sum of their counts, as `Detector` pools an image's blocks), and `subsets`
+    more over a random 1..n of its n blocks (a smaller image, fewer blocks).
+
+    Returns (sums (M, 120, 64, 1) uint32 counts, blocks summed (M,), labels (M,)); the feature
+    of a sample is sums / (1024 * blocks), the mean of its blocks' histograms."""
+    starts = np.flatnonzero(np.r_[True, draw[1:] != draw[:-1]])
+    ends = np.r_[starts[1:], len(draw)]
+    sums, counts, labels = [], [], []
+    for a, b in zip(starts, ends):
+        picks = [np.arange(a, b)]
+        for _ in range(subsets if b - a > 1 else 0):
+            k = int(rng.integers(1, b - a))
+            picks.append(a + rng.choice(b - a, k, replace=False))
+        for idx in picks:
+            sums.append(x[idx].sum(axis=0, dtype=np.uint32))
+            counts.append(len(idx))
+            labels.append(y[a])
+    return np.stack(sums), np.array(counts, np.int32), np.array(labels, np.uint8)
+
+
+def pooled_set(path: Path, blocks, subsets: int, seed: int):
+    """`pool` of the block samples `blocks()` gives, cached at `path` (a cache travels without
+    the block caches: a GPU machine trains on it alone)."""
+    if path.exists():
+        z = np.load(path)
+        return z["sums"], z["n"], z["y"]
+    x, y, draw = blocks()
+    if draw is None:
+        raise SystemExit("the block cache has no draw index (made before --pooled): "
+                         "use another --work folder")
+    sums, n, labels = pool(x, y, draw, np.random.default_rng(seed), subsets)
+    np.savez_compressed(path, sums=sums, n=n, y=labels)
+    print(f"{path.name}: {len(labels)} pooled samples {np.bincount(labels, minlength=3)}", flush=True)
+    return sums, n, labels
 
 
 def recalibrate_bn(model, x, rng, batch: int = 512, batches: int = 16):
@@ -124,6 +169,9 @@ def main(argv=None):
                     help="also train on every block transposed (doubles the training blocks)")
     ap.add_argument("--vary", action="store_true",
                     help="vary each training crop's scale, tone, sharpness and noise (`data.vary`)")
+    ap.add_argument("--pooled", type=int, default=None, metavar="SUBSETS",
+                    help="train on image-level samples: each draw's blocks pooled into one "
+                         "histogram, plus SUBSETS pools of a random part of them (`pool`)")
     ap.add_argument("--seed", type=int, default=1, help="of the training draws")
     ap.add_argument("--init", default=None,
                     help="start from this model's weights (fine-tuning) instead of random ones")
@@ -135,13 +183,25 @@ def main(argv=None):
     import keras
     work = Path(args.work)
     corpus = Path(args.corpus)
-    xt, yt = cached_set(work / "train.npz", corpus / "train", args.variants, args.seed, args.crop,
-                        args.workers, args.vary)
-    xv, yv = cached_set(work / "val.npz", corpus / "val", args.val_variants, 2, args.crop, args.workers)
+    def train_blocks():
+        return cached_set(work / "train.npz", corpus / "train", args.variants, args.seed,
+                          args.crop, args.workers, args.vary)
+
+    def val_blocks():
+        return cached_set(work / "val.npz", corpus / "val", args.val_variants, 2, args.crop,
+                          args.workers)
+
+    if args.pooled is None:
+        (xt, yt, _), (xv, yv, _) = train_blocks(), val_blocks()
+        nt, nv = np.ones(len(yt)), np.ones(len(yv))
+    else:   # image-level samples: training draws pooled whole and in parts, validation whole
+        xt, nt, yt = pooled_set(work / "pooled_train.npz", train_blocks, args.pooled, args.seed)
+        xv, nv, yv = pooled_set(work / "pooled_val.npz", val_blocks, 0, 2)
     if args.transpose:
         xt, yt = np.concatenate([xt, xt[:, :, TRANSPOSE]]), np.concatenate([yt, yt])
-    xt = xt.astype(np.float32) / 1024.0
-    xv = xv.astype(np.float32) / 1024.0
+        nt = np.concatenate([nt, nt])
+    xt = (xt / (1024.0 * nt[:, None, None, None])).astype(np.float32)
+    xv = (xv / (1024.0 * nv[:, None, None, None])).astype(np.float32)
 
     last, best = work / "last.keras", work / "best.keras"
     state_path = work / "state.json"

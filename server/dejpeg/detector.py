@@ -122,6 +122,7 @@ def file_evidence(image_p: np.ndarray) -> np.ndarray:
 @dataclass
 class Evidence:
     """What `Detector.blocks_and_evidence` measures of an image."""
+    image_probs: np.ndarray          # (3,) the CNN's for the image (`Detector.image_probs`)
     block_probs: np.ndarray          # (N, 3) CNN probabilities of the blocks
     blocks: list                     # their `features.Block`s
     offset: tuple[int, int]          # the 8x8 grid used (dx, dy)
@@ -148,9 +149,11 @@ def _probs(p) -> dict[str, float]:
 class Detector:
     """C_Tiny on DCT histograms of up to 21 grid-aligned 256x256 luma blocks."""
 
-    def __init__(self, model, name: str = "c-tiny", calibration=None):
+    def __init__(self, model, name: str = "c-tiny", calibration=None, pooled: bool = False):
         self.model = model
         self.name = name
+        # True: the model was trained on image-level histograms (`image_probs`)
+        self.pooled = pooled
         # weights of `calibrate` (6 x 2), or None: the CNN's mean probabilities as they are
         self.calibration = None if calibration is None else np.asarray(calibration, np.float64)
         shape = (len(CALIBRATION_FEATURES), len(CALIBRATION_OUTPUTS))
@@ -160,15 +163,26 @@ class Detector:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: str | Path, name: str = "c-tiny", calibration=None) -> "Detector":
+    def load(cls, path: str | Path, name: str = "c-tiny", calibration=None,
+             pooled: bool = False) -> "Detector":
         import keras
-        return cls(keras.saving.load_model(path, compile=False), name, calibration)
+        return cls(keras.saving.load_model(path, compile=False), name, calibration, pooled)
 
     def predict_blocks(self, feats: np.ndarray) -> np.ndarray:
         with self._lock:
             if hasattr(self.model, "predict_on_batch"):   # Keras: its compiled predict
                 return np.asarray(self.model.predict_on_batch(feats), dtype=np.float64)
             return np.asarray(self.model(feats, training=False), dtype=np.float64)
+
+    def image_probs(self, feats: np.ndarray, block_probs: np.ndarray) -> np.ndarray:
+        """The CNN's probabilities for the whole image.  A block model's are the mean of its
+        block probabilities (`aggregate`).  A pooled model (`train_detector.py --pooled`) was
+        trained on the histogram of all of an image's blocks together, the mean of their
+        features: it reads that, where every frequency holds up to 21 x 1024 coefficients
+        rather than 1024, so a first compression's periodic traces stand out of the noise."""
+        if not self.pooled:
+            return aggregate(block_probs)
+        return self.predict_blocks(feats.mean(axis=0, keepdims=True))[0]
 
     def blocks_and_evidence(self, rgb: np.ndarray) -> Evidence:
         """The uncalibrated part of `detect`: block probabilities and the pixel statistics
@@ -184,14 +198,16 @@ class Detector:
         steps = None if ac is None else quality.last_steps(ac)
         qf = None if ac is None else quality.quality_from_coefficients(ac, steps)
         dq, first = quality.double_quantisation(ac, qf, steps)
-        return Evidence(self.predict_blocks(feats), blocks, offset, evidence, qf,
-                        quality.table_fit(ac, qf), dq, first, second, second_offset, steps)
+        block_probs = self.predict_blocks(feats)
+        return Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
+                        evidence, qf, quality.table_fit(ac, qf), dq, first, second,
+                        second_offset, steps)
 
     def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None,
-               jpeg_table=None) -> dict:
+               jpeg_table=None, evidence: Evidence | None = None) -> dict:
         """Verdict, probabilities, per-block results, grid offset and quality estimate.
 
-        Image probabilities: the mean of the block probabilities (`aggregate`), then, when
+        Image probabilities: the CNN's for the image (`image_probs`), then, when
         the detector has a calibration, two logistic regressions on them, the grid evidence and
         the quantiser-table fit together (`calibrate`); then the two tests for a first
         compression (`double_compression_found`).  These are the pixels' own verdict, returned
@@ -206,9 +222,10 @@ class Detector:
         `jpeg_table` is then the file's luma table (64 steps, natural order): when the
         coefficients sit on a coarser lattice than it (`quality.coarser_than_table`), a heavier
         compression came first and the verdict is double (`file_table`; null without a table).
+        `evidence`: `blocks_and_evidence(rgb)` when the caller has it already.
         """
-        ev = self.blocks_and_evidence(rgb)
-        pixel_p = aggregate(ev.block_probs)
+        ev = self.blocks_and_evidence(rgb) if evidence is None else evidence
+        pixel_p = ev.image_probs
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
         decisive, shifted = first_compression_tests(ev)

@@ -38,7 +38,8 @@ def load_detector(models_dir: str | Path, entry: dict, calibrated: bool = True) 
     """The detector of a catalog entry, with its image-level calibration unless told not."""
     from .detector import Detector
     weights = (entry.get("verdict_calibration") or {}).get("weights") if calibrated else None
-    return Detector.load(Path(models_dir) / entry["file"], entry["name"], calibration=weights)
+    return Detector.load(Path(models_dir) / entry["file"], entry["name"], calibration=weights,
+                         pooled=bool(entry.get("pooled", False)))
 
 
 def load_restorers(models_dir: str | Path, entries: list[dict]) -> dict[str, "Restorer"]:

@@ -10,7 +10,7 @@ import pytest
 
 from dejpeg import archs, features, jpeg
 from dejpeg.archs import CLASSES
-from dejpeg.detector import Detector, aggregate
+from dejpeg.detector import Detector, aggregate, first_compression_tests
 from dejpeg.errors import UnusableImage
 from images import pattern
 
@@ -309,3 +309,33 @@ def test_detect_reports_a_first_compression_the_cnn_missed():
     # the file's own tables: still the first quality from the pixels
     r = det.detect(jpeg.compress_double(astronaut(), 30, 70, (0, 0)), jpeg_quality=70)
     assert r["quality"]["source"] == "quantization-table" and abs(r["quality"]["first_estimate"] - 30) <= 1
+
+
+def test_a_pooled_detector_reads_the_mean_histogram_of_the_images_blocks(detector):
+    """A pooled model (train_detector.py --pooled) answers for the image from the mean of the
+    blocks' features, one histogram with every block's coefficients; a block model from the
+    mean of its block probabilities.  The blocks' own probabilities (the heat map) are the
+    same either way."""
+    class ZeroBin:
+        """A stand-in network, non-linear in its input: P(single) = (share of frequency
+        (0, 1)'s coefficients in the bins around 0) ** 4."""
+
+        def __call__(self, feats, training=False):
+            s = np.asarray(feats)[:, features.BIN_OFFSET - 1:features.BIN_OFFSET + 1, 1, 0].sum(1) ** 4
+            return np.stack([(1 - s) / 2, s, (1 - s) / 2], axis=1)
+
+    img = np.concatenate([jpeg.compress(pattern(300, 600, seed=3), 40),
+                          jpeg.compress(pattern(300, 600, seed=4) // 8 + 100, 40)])
+    plain, pooled = Detector(ZeroBin(), "stub"), Detector(ZeroBin(), "stub", pooled=True)
+    ev, evp = plain.blocks_and_evidence(img), pooled.blocks_and_evidence(img)
+    assert len(ev.block_probs) >= 4
+    np.testing.assert_allclose(evp.block_probs, ev.block_probs)
+    np.testing.assert_allclose(ev.image_probs, ev.block_probs.mean(axis=0))
+    feats, _, _ = features.image_features(img, evp.offset)
+    mean = feats.mean(axis=0, keepdims=True)
+    np.testing.assert_allclose(evp.image_probs, ZeroBin()(mean)[0], atol=1e-6)
+    assert abs(evp.image_probs[1] - ev.image_probs[1]) > 0.01
+    r = pooled.detect(img)            # uncalibrated: the pixels' verdict is the image probs
+    assert not any(first_compression_tests(evp)), "a single compression: no test moves them"
+    assert r["pixel_probabilities"] == {c: round(float(v), 4) for c, v in
+                                        zip(CLASSES, evp.image_probs)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib.util
+import itertools
 import json
 import re
 import shutil
@@ -171,6 +172,57 @@ def test_train_detector_init_starts_from_a_model_and_vary_changes_the_draws(
                           np.load(tmp_path / "varied/val.npz")["x"]), "validation is never varied"
     with pytest.raises(SystemExit, match="use another --work folder"):
         run("plain", "--vary")                       # its cache holds unvaried draws
+
+
+def test_pool_sums_each_draws_blocks_whole_and_in_random_parts(monkeypatch):
+    script = load_script("train_detector", monkeypatch)
+    rng = np.random.default_rng(0)
+    draw = np.array([0, 0, 0, 0, 1, 2, 2])
+    y = np.array([2, 2, 2, 2, 0, 1, 1], np.uint8)
+    x = rng.integers(0, 1025, (7, 120, 64, 1)).astype(np.uint16)
+    sums, n, labels = script.pool(x, y, draw, np.random.default_rng(1), subsets=3)
+    # draw 0: whole + 3 parts, draw 1 (one block): whole only, draw 2: whole + 3 parts
+    assert labels.tolist() == [2] * 4 + [0] + [1] * 4
+    assert n[[0, 4, 5]].tolist() == [4, 1, 2]
+    assert all(1 <= k <= 3 for k in n[1:4]) and n[6:].tolist() == [1, 1, 1]
+    assert sums.dtype == np.uint32
+    np.testing.assert_array_equal(sums[0], x[:4].sum(axis=0))
+    np.testing.assert_array_equal(sums[4], x[4])
+    np.testing.assert_array_equal(sums[5], x[5:].sum(axis=0))
+    parts = [x[list(c)].sum(axis=0) for k in (1, 2, 3)
+             for c in itertools.combinations(range(4), k)]
+    for i in range(1, 4):       # a part is the sum of some of draw 0's blocks
+        assert any(np.array_equal(sums[i], p) for p in parts)
+    for i in (6, 7, 8):
+        assert np.array_equal(sums[i], x[5]) or np.array_equal(sums[i], x[6])
+
+
+def test_train_detector_pooled_trains_on_each_draws_mean_histogram(corpus, tmp_path, monkeypatch,
+                                                                   capsys):
+    """--pooled: the block caches gain each block's draw, and the model trains on the pooled
+    samples (cached apart, so they can travel alone): here one block a 300x300 draw, so a
+    draw's pool is its block."""
+    script = load_script("train_detector", monkeypatch)
+    work = tmp_path / "work"
+    script.main(["--corpus", str(corpus), "--work", str(work), "--variants", "4",
+                 "--val-variants", "2", "--epochs", "1", "--width", "4", "--workers", "1",
+                 "--batch", "8", "--pooled", "2", "--out", str(tmp_path / "c.keras"),
+                 "--log-copy", str(tmp_path / "log.csv")])
+    capsys.readouterr()
+    blocks, pooled = np.load(work / "train.npz"), np.load(work / "pooled_train.npz")
+    assert blocks["draw"].tolist() == [0, 1, 2, 3]
+    np.testing.assert_array_equal(pooled["sums"], blocks["x"].astype(np.uint32))
+    assert pooled["n"].tolist() == [1, 1, 1, 1]
+    assert pooled["y"].tolist() == blocks["y"].tolist()
+    assert len(np.load(work / "pooled_val.npz")["y"]) == 2
+    assert iterations(work / "last.keras") == 1
+    # the pooled caches alone are enough: without the block caches nothing is remade
+    (work / "train.npz").unlink(), (work / "val.npz").unlink(), (work / "last.keras").unlink()
+    (work / "state.json").unlink()
+    script.main(["--corpus", str(tmp_path / "none"), "--work", str(work), "--epochs", "1",
+                 "--width", "4", "--batch", "8", "--pooled", "2",
+                 "--out", str(tmp_path / "c.keras"), "--log-copy", str(tmp_path / "log.csv")])
+    assert not (work / "train.npz").exists()
 
 
 # --- restorer ------------------------------------------------------------------------------
