@@ -200,8 +200,9 @@ def main(argv=None):
     if args.transpose:
         xt, yt = np.concatenate([xt, xt[:, :, TRANSPOSE]]), np.concatenate([yt, yt])
         nt = np.concatenate([nt, nt])
-    xt = (xt / (1024.0 * nt[:, None, None, None])).astype(np.float32)
-    xv = (xv / (1024.0 * nv[:, None, None, None])).astype(np.float32)
+    # features: the mean histogram of the blocks summed (float32 throughout: 100,000+ samples)
+    xt = xt.astype(np.float32) / (1024.0 * nt.astype(np.float32))[:, None, None, None]
+    xv = xv.astype(np.float32) / (1024.0 * nv.astype(np.float32))[:, None, None, None]
 
     last, best = work / "last.keras", work / "best.keras"
     state_path = work / "state.json"
