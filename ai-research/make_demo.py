@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dejpeg import data
+
 
 HERE = Path(__file__).parent
 OUT = HERE.parent / "demo"
@@ -35,7 +37,7 @@ def decode(b):
 def main():
     val = HERE / "data/corpus/val"
     # a photograph of the validation split (FallenLeaf) first, then two rendered wallpapers
-    picks = [np.asarray(Image.open(next(val.glob(f"{g}-*.png"))).convert("RGB")) for g in PICTURES]
+    picks = [data.load_image(next(val.glob(f"{g}-*.png"))) for g in PICTURES]
     for folder in ("uncompressed", "SQF10", "DQF5010", "DQF5070"):
         (OUT / folder).mkdir(parents=True, exist_ok=True)
     for n, (pic, (x, y, w, h)) in enumerate(zip(picks, VIEWS)):

@@ -80,21 +80,26 @@ def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int, va
     return x, y, draw
 
 
+def draws(variants: int, seed: int, crop: int, vary: bool) -> str:
+    """The settings that decide a set of draws, as the caches record them."""
+    return json.dumps({"variants": variants, "seed": seed, "crop": crop, "vary": vary})
+
+
 def cached_set(path: Path, folder: Path, variants: int, seed: int, crop: int, workers: int,
                vary: bool = False):
     """The samples of these draws, made once and cached at `path` with the draws' settings;
     a cache made with other settings is refused (rather than trained on silently)."""
-    draws = json.dumps({"variants": variants, "seed": seed, "crop": crop, "vary": vary})
+    settings = draws(variants, seed, crop, vary)
     if path.exists():
         z = np.load(path)
-        if "draws" in z and str(z["draws"]) != draws:
-            raise SystemExit(f"{path} holds draws {z['draws']}, not {draws}: "
+        if "draws" in z and str(z["draws"]) != settings:
+            raise SystemExit(f"{path} holds draws {z['draws']}, not {settings}: "
                              "use another --work folder")
         return z["x"], z["y"], (z["draw"] if "draw" in z else None)
     t = time.time()
     x, y, draw = make_set(folder, variants, seed, crop, workers, vary)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=x, y=y, draw=draw, draws=draws)
+    np.savez(path, x=x, y=y, draw=draw, draws=settings)
     print(f"{path.name}: {len(y)} blocks {np.bincount(y, minlength=3)} in {time.time() - t:.0f} s",
           flush=True)
     return x, y, draw
@@ -122,18 +127,23 @@ def pool(x, y, draw, rng, subsets: int):
     return np.stack(sums), np.array(counts, np.int32), np.array(labels, np.uint8)
 
 
-def pooled_set(path: Path, blocks, subsets: int, seed: int):
-    """`pool` of the block samples `blocks()` gives, cached at `path` (a cache travels without
-    the block caches: a GPU machine trains on it alone)."""
+def pooled_set(path: Path, blocks, subsets: int, seed: int, drawn: str):
+    """`pool` of the block samples `blocks()` gives, cached at `path` with the settings of the
+    draws and the pooling (a cache travels without the block caches: a GPU machine trains on it
+    alone); a cache made with other settings is refused, as `cached_set` refuses one."""
+    settings = json.dumps({"draws": drawn, "subsets": subsets, "seed": seed})
     if path.exists():
         z = np.load(path)
+        if "settings" in z and str(z["settings"]) != settings:
+            raise SystemExit(f"{path} holds pooled samples of {z['settings']}, not {settings}: "
+                             "use another --work folder")
         return z["sums"], z["n"], z["y"]
     x, y, draw = blocks()
     if draw is None:
         raise SystemExit("the block cache has no draw index (made before --pooled): "
                          "use another --work folder")
     sums, n, labels = pool(x, y, draw, np.random.default_rng(seed), subsets)
-    np.savez_compressed(path, sums=sums, n=n, y=labels)
+    np.savez_compressed(path, sums=sums, n=n, y=labels, settings=settings)
     print(f"{path.name}: {len(labels)} pooled samples {np.bincount(labels, minlength=3)}", flush=True)
     return sums, n, labels
 
@@ -195,8 +205,10 @@ def main(argv=None):
         (xt, yt, _), (xv, yv, _) = train_blocks(), val_blocks()
         nt, nv = np.ones(len(yt)), np.ones(len(yv))
     else:   # image-level samples: training draws pooled whole and in parts, validation whole
-        xt, nt, yt = pooled_set(work / "pooled_train.npz", train_blocks, args.pooled, args.seed)
-        xv, nv, yv = pooled_set(work / "pooled_val.npz", val_blocks, 0, 2)
+        xt, nt, yt = pooled_set(work / "pooled_train.npz", train_blocks, args.pooled, args.seed,
+                                draws(args.variants, args.seed, args.crop, args.vary))
+        xv, nv, yv = pooled_set(work / "pooled_val.npz", val_blocks, 0, 2,
+                                draws(args.val_variants, 2, args.crop, False))
     if args.transpose:
         xt, yt = np.concatenate([xt, xt[:, :, TRANSPOSE]]), np.concatenate([yt, yt])
         nt = np.concatenate([nt, nt])

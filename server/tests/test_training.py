@@ -219,10 +219,15 @@ def test_train_detector_pooled_trains_on_each_draws_mean_histogram(corpus, tmp_p
     # the pooled caches alone are enough: without the block caches nothing is remade
     (work / "train.npz").unlink(), (work / "val.npz").unlink(), (work / "last.keras").unlink()
     (work / "state.json").unlink()
-    script.main(["--corpus", str(tmp_path / "none"), "--work", str(work), "--epochs", "1",
-                 "--width", "4", "--batch", "8", "--pooled", "2",
-                 "--out", str(tmp_path / "c.keras"), "--log-copy", str(tmp_path / "log.csv")])
+    again = ["--corpus", str(tmp_path / "none"), "--work", str(work), "--variants", "4",
+             "--val-variants", "2", "--epochs", "1", "--width", "4", "--batch", "8",
+             "--out", str(tmp_path / "c.keras"), "--log-copy", str(tmp_path / "log.csv")]
+    script.main(again + ["--pooled", "2"])
     assert not (work / "train.npz").exists()
+    # pooled samples of other settings are refused, not trained on silently
+    (work / "last.keras").unlink(), (work / "state.json").unlink()
+    with pytest.raises(SystemExit, match="use another --work folder"):
+        script.main(again + ["--pooled", "3"])
 
 
 # --- restorer ------------------------------------------------------------------------------
