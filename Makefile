@@ -88,6 +88,10 @@ $(CORPUS): | python research-deps
 eval-detector: python $(CORPUS)
 	$(PY) ai-research/eval_detector.py
 
+# where the same-grid test for a lighter first compression is decisive (training crops)
+light-first-thresholds: python $(CORPUS)
+	$(PY) ai-research/light_first_thresholds.py
+
 # image-level calibration of the shipped detector (CNN + grid evidence + table fit), fitted on
 # training pictures -> catalog.json
 calibrate-detector: python $(CORPUS)

@@ -38,8 +38,8 @@ HERE = Path(__file__).parent
 
 def samples(det: Detector, pictures, n: int, seed: int, draw=data.random_case):
     """(calibration features (n, 6), CNN mean probabilities (n, 3), labels (n,), whether each
-    of the two tests for a first compression was decisive (n, 2): the same grid's histograms,
-    another grid), for n crops of `pictures` with cases drawn by `draw`."""
+    of the tests for a first compression was decisive (n, 3): `first_compression_tests`), for
+    n crops of `pictures` with cases drawn by `draw`."""
     rng = np.random.default_rng(seed)
     feats, probs, labels, found = [], [], [], []
     for i in range(n):
@@ -141,7 +141,7 @@ def main(argv=None):
     w = fit_calibration(x, labels, xl, labels_l)
 
     def verdicts(feats, probs_, found_):
-        """(CNN mean argmax, calibrated argmax, served argmax: then the two tests, as `detect`)."""
+        """(CNN mean argmax, calibrated argmax, served argmax: then the three tests, as `detect`)."""
         cal = np.array([calibrated(f, w) for f in feats])
         served_ = np.array([np.argmax(double_compression_found(p, f.any()))
                             for p, f in zip(cal, found_)])
@@ -168,6 +168,7 @@ def main(argv=None):
         "three_class_acc_served": round(100 * float(np.mean(served == labels)), 2),
         "double_quantisation_decisive_pct": {c: rate(0, i) for i, c in enumerate(CLASSES)},
         "second_grid_decisive_pct": {c: rate(1, i) for i, c in enumerate(CLASSES)},
+        "light_first_decisive_pct": {c: rate(2, i) for i, c in enumerate(CLASSES)},
         "table_fit_uncompressed_p95": round(float(np.percentile(x[labels == 0, 4], 95)), 3),
         "table_fit_compressed_p05": round(float(np.percentile(x[labels > 0, 4], 5)), 3),
         "seconds": round(time.time() - t, 1),
@@ -199,12 +200,14 @@ def main(argv=None):
              f"| camera range: three classes, as served (%) | {pct('camera_three_class_acc_served')} |",
              f"| three classes, CNN mean alone (%) | {pct('three_class_acc_cnn')} |",
              f"| three classes, calibrated (%) | {pct('three_class_acc_calibrated')} |",
-             f"| three classes, calibrated, then the two tests for a first compression (as served, %) "
+             f"| three classes, calibrated, then the three tests for a first compression (as served, %) "
              f"| {pct('three_class_acc_served')} |",
              "| same-grid histogram test decisive, % of uncompressed / single / double | "
              + " / ".join(f"{v:.2f}" for v in result["double_quantisation_decisive_pct"].values()) + " |",
              "| second-grid test decisive, % of uncompressed / single / double | "
              + " / ".join(f"{v:.2f}" for v in result["second_grid_decisive_pct"].values()) + " |",
+             "| same-grid test for a lighter first pass decisive, % of uncompressed / single / double | "
+             + " / ".join(f"{v:.2f}" for v in result["light_first_decisive_pct"].values()) + " |",
              f"| table fit, 95th percentile of uncompressed samples | {result['table_fit_uncompressed_p95']} |",
              f"| table fit, 5th percentile of compressed samples | {result['table_fit_compressed_p05']} |",
              "", "Weights (rows: features; columns: the logit of each question):", "",

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from dejpeg import data, imageio, jpeg, quality, registry
 from dejpeg.archs import CLASSES
@@ -79,34 +78,12 @@ def jpeg_file(rgb, q: int, subsampling: int = 2, tables=None) -> bytes:
     return buf.getvalue()
 
 
-def camera_pipeline(rgb, rng, sharpen: float = 0.6) -> np.ndarray:
-    """What a camera does before any JPEG, played on a clean picture: back to linear light
-    (gamma 2.2), one colour a pixel through a Bayer (RGGB) mosaic, shot and read noise (noise
-    standard deviation sqrt(0.002 x + 0.003^2) at linear level x in [0, 1]), bilinear
-    demosaicing, gamma again, and an unsharp mask (amount `sharpen`, Gaussian sigma 1 px).
-    Its interpolation, noise and sharpening are statistics that the downscaled corpus
-    pictures lack; a camera photograph developed from raw has them and no JPEG grid."""
-    x = (rgb.astype(np.float64) / 255) ** 2.2
-    h, w = x.shape[:2]
-    mosaic = np.zeros((h, w, 3))
-    mosaic[0::2, 0::2, 0] = mosaic[0::2, 1::2, 1] = mosaic[1::2, 0::2, 1] = mosaic[1::2, 1::2, 2] = 1
-    raw = (x * mosaic).sum(axis=2)
-    raw += rng.normal(0, 1, raw.shape) * np.sqrt(0.002 * raw + 0.003 ** 2)
-    green = np.array([[0, 1, 0], [1, 4, 1], [0, 1, 0]]) / 4
-    red_blue = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 4
-    out = np.stack([ndimage.convolve(raw * mosaic[..., c], green if c == 1 else red_blue, mode="mirror")
-                    for c in range(3)], axis=2)
-    out = np.clip(out, 0, 1) ** (1 / 2.2)
-    out += sharpen * (out - ndimage.gaussian_filter(out, (1, 1, 0)))
-    return np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
-
-
 def conditions():
     """Camera-like conditions beyond the cases (not in the summary): (name, true class, make),
     make(view, rng) -> the picture to detect.  Sensor-like noise is Gaussian, sigma 3; the
-    camera pipeline is `camera_pipeline`."""
+    camera pipeline is `data.camera_pipeline` with its default strengths."""
     noisy = lambda im, rng: np.clip(im + rng.normal(0, 3, im.shape), 0, 255).astype(np.uint8)
-    cam = camera_pipeline
+    cam = data.camera_pipeline
     shift = lambda im: np.ascontiguousarray(im[5:, 3:])
     return [
         ("uncompressed, sensor-like noise", "uncompressed", noisy),
@@ -168,7 +145,7 @@ def main(argv=None):
     t0 = time.time()
     for case in cases():
         blocks_ok = blocks_n = img_ok = cnn_ok = mode_ok = bin_ok = cnn_bin_ok = bin_blocks_ok = 0
-        q_err, decisive, shifted, first_err = [], 0, 0, []
+        q_err, decisive, shifted, light, first_err = [], 0, 0, 0, []
         for im in imgs:
             x = case.apply(im)
             ev = det.blocks_and_evidence(x)
@@ -187,6 +164,7 @@ def main(argv=None):
             bin_ok += (verdict > 0) == (case.label > 0)
             cnn_bin_ok += (cnn_verdict > 0) == (case.label > 0)
             shifted += r["second_grid"]["decisive"]
+            light += r["light_first_pass"]["decisive"]
             if r["double_quantization"]["decisive"]:
                 decisive += 1
                 if case.kind == "double" and r["double_quantization"]["first_quality"]:
@@ -209,6 +187,7 @@ def main(argv=None):
                      "qf_exact_pct": 100 * float(np.mean(np.array(q_err) == 0)) if q_err else None,
                      "dq_decisive_pct": 100 * decisive / n,
                      "second_grid_decisive_pct": 100 * shifted / n,
+                     "light_first_decisive_pct": 100 * light / n,
                      "first_qf_mae": float(np.mean(first_err)) if first_err else None,
                      "seed_block_acc": SEED_BLOCK_ACC.get(case.name)})
         r = rows[-1]
@@ -216,7 +195,8 @@ def main(argv=None):
               f"(CNN {r['image_acc_cnn']:5.1f}, mode {r['image_acc_mode']:5.1f})  "
               f"binary {r['binary_image_acc']:5.1f} (CNN {r['binary_image_acc_cnn']:5.1f})  "
               f"QF MAE {r['qf_mae'] if r['qf_mae'] is None else round(r['qf_mae'], 1)}  "
-              f"DQ decisive {r['dq_decisive_pct']:5.1f}  2nd grid {r['second_grid_decisive_pct']:5.1f}",
+              f"DQ decisive {r['dq_decisive_pct']:5.1f}  2nd grid {r['second_grid_decisive_pct']:5.1f}  "
+              f"light first {r['light_first_decisive_pct']:5.1f}",
               flush=True)
 
     extra, rng = [], np.random.default_rng(0)
@@ -276,6 +256,10 @@ def main(argv=None):
                                                    [r for r in rows if r["case"].startswith("single")]),
         "second_grid_decisive_on_doubles_pct": avg("second_grid_decisive_pct",
                                                    [r for r in rows if r["case"].startswith("double")]),
+        "light_first_decisive_on_singles_pct": avg("light_first_decisive_pct",
+                                                   [r for r in rows if r["case"].startswith("single")]),
+        "light_first_decisive_on_doubles_pct": avg("light_first_decisive_pct",
+                                                   [r for r in rows if r["case"].startswith("double")]),
         "qf_mae_pixels": float(np.mean([r["qf_mae"] for r in rows if r["qf_mae"] is not None])),
         "seconds": round(time.time() - t0, 1),
         "views": len(imgs), "pictures": len(pictures),
@@ -294,7 +278,9 @@ def main(argv=None):
         "called the picture double; \"first QF\": its estimate of the first quality, against "
         "the truth, on the doubles where it was decisive; \"second grid decisive\": the "
         "periodicity of another 8x8 grid (`features.second_grid`, after a light last pass) "
-        "called it double.  Either makes a picture called compressed double.", "",
+        "called it double; \"light first decisive\": the histograms' alternation that a lighter "
+        "first pass leaves on the same grid (`quality.light_first_pass`, a camera's JPEG resaved) "
+        "called it double.  Any of the three makes a picture called compressed double.", "",
         "The last five cases are the light end where cameras save (QF 96-99, which the CNN never "
         "trained on) and a camera's picture resaved at QF 75 (`camera_cases`); the summary gives "
         "the three-class accuracy with them, without them (the cases of earlier runs) and on them "
@@ -305,15 +291,17 @@ def main(argv=None):
         "\"seed's mode\" the most frequent block argmax.", "",
         "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "
         "| image acc, seed's mode % | compressed-vs-not (image) % | same, CNN mean % "
-        "| QF from pixels: MAE | exact % | DQ test decisive % | first QF: MAE | second grid decisive % |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "| QF from pixels: MAE | exact % | DQ test decisive % | first QF: MAE | second grid decisive % "
+        "| light first decisive % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda v, d=1: "" if v is None else f"{v:.{d}f}"
         lines.append(f"| {r['case']} | {r['blocks']} | {f(r['block_acc'])} | {f(r['seed_block_acc'])} | "
                      f"{f(r['image_acc'])} | {f(r['image_acc_cnn'])} | {f(r['image_acc_mode'])} | "
                      f"{f(r['binary_image_acc'])} | {f(r['binary_image_acc_cnn'])} | "
                      f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} | {f(r['dq_decisive_pct'])} | "
-                     f"{f(r['first_qf_mae'])} | {f(r['second_grid_decisive_pct'])} |")
+                     f"{f(r['first_qf_mae'])} | {f(r['second_grid_decisive_pct'])} | "
+                     f"{f(r['light_first_decisive_pct'])} |")
     lines += ["", "Camera-like conditions (`conditions`; not in the summary): tables as a camera's "
               "(IJG's with every step moved by -1..+1, so none matches exactly; chroma 4:2:2), "
               "sensor-like noise (Gaussian, sigma 3 grey levels), 4:4:4 chroma; a camera's "

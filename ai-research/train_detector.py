@@ -28,6 +28,11 @@ transposed quantiser table).  It doubles the training blocks at no feature cost.
 sharpness, noise) and `--init` starts from a trained model; with another --work folder and
 --seed they fine-tune on fresh draws (the c-tiny card has the run and what it gave: not shipped).
 
+`--camera P` passes a share P of the training crops through a camera's processing first
+(`dejpeg.data.random_camera`: Bayer mosaic and demosaicing, shot and read noise, sharpening,
+at random strengths), before `--vary` and the case: what a photograph developed from a raw
+file has and the downscaled corpus pictures lack; the validation draws stay as they are.
+
 `--pooled N` trains on image-level samples instead (`pool`): each draw's blocks summed into
 one histogram, as a catalog entry with `"pooled": true` makes `Detector` read an image, plus N
 sums of a random part of them.  The pooled samples are cached apart (`pooled_*.npz`) and are
@@ -54,10 +59,12 @@ TRANSPOSE = np.arange(64).reshape(8, 8).T.ravel()
 
 
 def _make(args):
-    folder, index, seed, crop, vary = args
+    folder, index, seed, crop, vary, camera = args
     rng = np.random.default_rng(seed)
     images = _make.images
     img = data.random_crop(images[index], crop, rng)
+    if camera and rng.random() < camera:
+        img = data.random_camera(img, rng)
     if vary:
         img = data.vary(img, rng)
     case = data.random_case(rng)
@@ -69,9 +76,10 @@ def _init(folder):
     _make.images = data.load_images(folder)
 
 
-def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int, vary: bool = False):
+def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int, vary: bool = False,
+             camera: float = 0.0):
     n_images = len(list(folder.glob("*.png")))
-    jobs = [(folder, i % n_images, seed * 1_000_003 + i, crop, vary) for i in range(variants)]
+    jobs = [(folder, i % n_images, seed * 1_000_003 + i, crop, vary, camera) for i in range(variants)]
     with Pool(workers, initializer=_init, initargs=(folder,)) as pool:
         parts = pool.map(_make, jobs, chunksize=16)
     x = np.concatenate([p[0] for p in parts])
@@ -80,16 +88,20 @@ def make_set(folder: Path, variants: int, seed: int, crop: int, workers: int, va
     return x, y, draw
 
 
-def draws(variants: int, seed: int, crop: int, vary: bool) -> str:
-    """The settings that decide a set of draws, as the caches record them."""
-    return json.dumps({"variants": variants, "seed": seed, "crop": crop, "vary": vary})
+def draws(variants: int, seed: int, crop: int, vary: bool, camera: float = 0.0) -> str:
+    """The settings that decide a set of draws, as the caches record them (`camera` only when
+    used: the caches made before it record the same draws without it)."""
+    settings = {"variants": variants, "seed": seed, "crop": crop, "vary": vary}
+    if camera:
+        settings["camera"] = camera
+    return json.dumps(settings)
 
 
 def cached_set(path: Path, folder: Path, variants: int, seed: int, crop: int, workers: int,
-               vary: bool = False):
+               vary: bool = False, camera: float = 0.0):
     """The samples of these draws, made once and cached at `path` with the draws' settings;
     a cache made with other settings is refused (rather than trained on silently)."""
-    settings = draws(variants, seed, crop, vary)
+    settings = draws(variants, seed, crop, vary, camera)
     if path.exists():
         z = np.load(path)
         if "draws" in z and str(z["draws"]) != settings:
@@ -97,7 +109,7 @@ def cached_set(path: Path, folder: Path, variants: int, seed: int, crop: int, wo
                              "use another --work folder")
         return z["x"], z["y"], (z["draw"] if "draw" in z else None)
     t = time.time()
-    x, y, draw = make_set(folder, variants, seed, crop, workers, vary)
+    x, y, draw = make_set(folder, variants, seed, crop, workers, vary, camera)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=x, y=y, draw=draw, draws=settings)
     print(f"{path.name}: {len(y)} blocks {np.bincount(y, minlength=3)} in {time.time() - t:.0f} s",
@@ -179,6 +191,9 @@ def main(argv=None):
                     help="also train on every block transposed (doubles the training blocks)")
     ap.add_argument("--vary", action="store_true",
                     help="vary each training crop's scale, tone, sharpness and noise (`data.vary`)")
+    ap.add_argument("--camera", type=float, default=0.0, metavar="P",
+                    help="pass this share of the training crops through a camera's processing "
+                         "first (`data.random_camera`: Bayer demosaicing, sensor noise, sharpening)")
     ap.add_argument("--pooled", type=int, default=None, metavar="SUBSETS",
                     help="train on image-level samples: each draw's blocks pooled into one "
                          "histogram, plus SUBSETS pools of a random part of them (`pool`)")
@@ -195,7 +210,7 @@ def main(argv=None):
     corpus = Path(args.corpus)
     def train_blocks():
         return cached_set(work / "train.npz", corpus / "train", args.variants, args.seed,
-                          args.crop, args.workers, args.vary)
+                          args.crop, args.workers, args.vary, args.camera)
 
     def val_blocks():
         return cached_set(work / "val.npz", corpus / "val", args.val_variants, 2, args.crop,
@@ -206,7 +221,7 @@ def main(argv=None):
         nt, nv = np.ones(len(yt)), np.ones(len(yv))
     else:   # image-level samples: training draws pooled whole and in parts, validation whole
         xt, nt, yt = pooled_set(work / "pooled_train.npz", train_blocks, args.pooled, args.seed,
-                                draws(args.variants, args.seed, args.crop, args.vary))
+                                draws(args.variants, args.seed, args.crop, args.vary, args.camera))
         xv, nv, yv = pooled_set(work / "pooled_val.npz", val_blocks, 0, 2,
                                 draws(args.val_variants, 2, args.crop, False))
     if args.transpose:

@@ -14,6 +14,15 @@ async function renderReady() {
   return { user, select };
 }
 
+/** Detect a picture whose restore answers `result`; resolves once the verdict shows. */
+async function showResult(result: object) {
+  mockServer({ restore: () => json(result) });
+  const { user } = await renderReady();
+  await user.upload(screen.getByLabelText('Upload an image'), imageFile());
+  await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
+  await screen.findByRole('heading', { name: /compression detected/ });
+}
+
 describe('home page', () => {
   it('offers the controls under their accessible names, default model marked', async () => {
     mockServer();
@@ -73,14 +82,26 @@ describe('home page', () => {
       second_grid: { dx: 6, dy: 1, evidence: 0.01, decisive: false },
       file_table: { coarser_steps: 7, decisive: true, first_quality: 50 },
     };
-    mockServer({ restore: () => json(result) });
-    const { user } = await renderReady();
-    await user.upload(screen.getByLabelText('Upload an image'), imageFile());
-    await user.click(screen.getByRole('button', { name: 'Detect and restore' }));
-    await screen.findByRole('heading', { name: /compression detected/ });
+    await showResult(result);
     expect(screen.getByText('First compression')).toBeTruthy();
     expect(screen.getByText('≈ 50')).toBeTruthy();
     expect(screen.getByText(/coarser steps than its own table/)).toBeTruthy();
+    expect(screen.queryByText('Earlier grid')).toBeNull();
+  });
+
+  it('names a lighter first compression found in the histograms', async () => {
+    const result = {
+      ...DOUBLE_RESULT,
+      quality: { estimate: 75, source: 'pixels' },
+      double_quantization: { evidence: 0.0, decisive: false, first_quality: null },
+      second_grid: { dx: 6, dy: 1, evidence: 0.01, decisive: false },
+      light_first_pass: { evidence: 86.4, decisive: true },
+    };
+    await showResult(result);
+    expect(screen.getByText('First compression')).toBeTruthy();
+    expect(screen.getByText('Found')).toBeTruthy();
+    expect(screen.getByText(/a lighter one, such as a camera/)).toBeTruthy();
+    expect(screen.getByText('86.4')).toBeTruthy();
     expect(screen.queryByText('Earlier grid')).toBeNull();
   });
 

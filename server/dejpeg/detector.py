@@ -83,18 +83,19 @@ def second_grid_decisive(evidence: float, last_quality: int | None, low_step: fl
             and 0 < low_step <= SECOND_GRID_MAX_STEP and evidence >= SECOND_GRID_DECISIVE)
 
 
-def first_compression_tests(ev: Evidence) -> tuple[bool, bool]:
+def first_compression_tests(ev: Evidence) -> tuple[bool, bool, bool]:
     """Whether each test for a first compression is decisive on a picture's evidence: (the
-    same grid's histograms, `quality.double_quantisation`; another grid,
-    `second_grid_decisive`)."""
+    same grid's histograms, a heavier first pass, `quality.double_quantisation`; another
+    grid, `second_grid_decisive`; the same grid's histograms, a lighter first pass such as a
+    camera's, `quality.light_first_pass`)."""
     return (ev.double_quantisation >= quality.DQ_DECISIVE,
-            second_grid_decisive(ev.second_grid, ev.quality, ev.low_step))
+            second_grid_decisive(ev.second_grid, ev.quality, ev.low_step),
+            ev.light_first >= quality.LIGHT_DECISIVE)
 
 
 def double_compression_found(image_p: np.ndarray, found: bool) -> np.ndarray:
-    """Image probabilities once the two tests for a first compression (the same grid's
-    histograms, `quality.double_quantisation`; another grid, `second_grid_decisive`) have
-    spoken.  They tell single from double, not compressed from not: on a picture called
+    """Image probabilities once the tests for a first compression (`first_compression_tests`)
+    have spoken.  They tell single from double, not compressed from not: on a picture called
     compressed, a decisive test moves the "single" mass to "double"; a picture called
     uncompressed stays so (a never-compressed render can have periodic texture: 1.2 % of
     uncompressed training cases looked like a second grid), and without a decisive test
@@ -134,6 +135,7 @@ class Evidence:
     second_grid: float = 0.0             # `features.second_grid` evidence
     second_offset: tuple[int, int] = (0, 0)   # and that grid
     steps: np.ndarray | None = None      # the steps read at the first AC frequencies (`last_steps`)
+    light_first: float = 0.0             # `quality.light_first_pass` evidence
 
     @property
     def low_step(self) -> float:
@@ -198,10 +200,11 @@ class Detector:
         steps = None if ac is None else quality.last_steps(ac)
         qf = None if ac is None else quality.quality_from_coefficients(ac, steps)
         dq, first = quality.double_quantisation(ac, qf, steps)
+        light = quality.light_first_pass(ac, steps)
         block_probs = self.predict_blocks(feats)
         return Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
                         evidence, qf, quality.table_fit(ac, qf), dq, first, second,
-                        second_offset, steps)
+                        second_offset, steps, light)
 
     def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None,
                jpeg_table=None, evidence: Evidence | None = None) -> dict:
@@ -209,10 +212,11 @@ class Detector:
 
         Image probabilities: the CNN's for the image (`image_probs`), then, when
         the detector has a calibration, two logistic regressions on them, the grid evidence and
-        the quantiser-table fit together (`calibrate`); then the two tests for a first
-        compression (`double_compression_found`).  These are the pixels' own verdict, returned
-        as `pixel_probabilities`.  `double_quantization` and `second_grid` report the two
-        tests; when the first is decisive `quality.first_estimate` is the first quality.
+        the quantiser-table fit together (`calibrate`); then the three tests for a first
+        compression (`first_compression_tests`, `double_compression_found`).  These are the
+        pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
+        `second_grid` and `light_first_pass` report the three tests; when the first is
+        decisive `quality.first_estimate` is the first quality.
 
         `jpeg_quality` is the quality read from the file's own quantisation tables, when the
         upload was a JPEG; otherwise it is estimated from the pixels (when compression is
@@ -228,8 +232,8 @@ class Detector:
         pixel_p = ev.image_probs
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
-        decisive, shifted = first_compression_tests(ev)
-        pixel_p = double_compression_found(pixel_p, decisive or shifted)
+        decisive, shifted, light = first_compression_tests(ev)
+        pixel_p = double_compression_found(pixel_p, decisive or shifted or light)
         image_p = file_evidence(pixel_p) if jpeg_quality is not None else pixel_p
         table = None
         if jpeg_table is not None and ev.steps is not None:
@@ -265,6 +269,7 @@ class Detector:
                                     "first_quality": ev.first_quality if decisive else None},
             "second_grid": {"dx": ev.second_offset[0], "dy": ev.second_offset[1],
                             "evidence": round(ev.second_grid, 4), "decisive": bool(shifted)},
+            "light_first_pass": {"evidence": round(ev.light_first, 4), "decisive": bool(light)},
             "file_table": table,
             "model": self.name,
         }

@@ -98,18 +98,27 @@ DQ_DECISIVE = 0.2       # evidence from which `Detector.detect` calls a picture 
 DQ_MIN_AGREEING = 2     # frequencies whose step read must be the last IJG table's exactly
 
 
-def _fit_envelope(counts: np.ndarray, k: np.ndarray, iterations: int = 25) -> np.ndarray:
-    """Expected counts of a Poisson model with log-quadratic mean in k (Newton's method):
-    the smooth outline of a quantised coefficient histogram."""
-    x = np.stack([np.ones_like(k, dtype=np.float64), k / k.max(), (k / k.max()) ** 2], axis=1)
-    beta = np.array([np.log(counts.mean() + 1e-9), 0.0, 0.0])
+def _poisson_fit(counts: np.ndarray, x: np.ndarray, iterations: int = 25,
+                 tolerance: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """Expected counts and coefficients of a Poisson model log(mean) = x @ beta fitted to
+    `counts` by Newton's method (x's first column the constant)."""
+    beta = np.zeros(x.shape[1])
+    beta[0] = np.log(counts.mean() + 1e-9)
     for _ in range(iterations):
         mu = np.exp(np.clip(x @ beta, -50, 50))
-        step = np.linalg.solve((x * mu[:, None]).T @ x + 1e-6 * np.eye(3), x.T @ (counts - mu))
+        step = np.linalg.solve((x * mu[:, None]).T @ x + 1e-6 * np.eye(x.shape[1]),
+                               x.T @ (counts - mu))
         beta += step
-        if np.abs(step).max() < 1e-6:
+        if np.abs(step).max() < tolerance:
             break
-    return np.exp(np.clip(x @ beta, -50, 50))
+    return np.exp(np.clip(x @ beta, -50, 50)), beta
+
+
+def _fit_envelope(counts: np.ndarray, k: np.ndarray, iterations: int = 25) -> np.ndarray:
+    """Expected counts of a Poisson model with log-quadratic mean in k: the smooth outline of
+    a quantised coefficient histogram."""
+    x = np.stack([np.ones_like(k, dtype=np.float64), k / k.max(), (k / k.max()) ** 2], axis=1)
+    return _poisson_fit(counts, x, iterations)[0]
 
 
 def _lattice_count(x: np.ndarray, step: np.ndarray, noise: float) -> np.ndarray:
@@ -201,6 +210,89 @@ def double_quantisation(ac: np.ndarray | None, quality: int | None,
     # neighbouring qualities often share the steps read (49 and 50 do): the middle of the tie
     tied = np.flatnonzero(gain >= gain[best] - 1e-9 * abs(gain[best]))
     return float(gain[best] / counted), int(tied[len(tied) // 2]) + 1
+
+
+LIGHT_NOISE = 0.35          # spread (DCT units) of a light first pass's multiples once decoded
+LIGHT_DECISIVE = 40.0       # evidence (a deviance) from which `Detector.detect` calls a picture double
+LIGHT_MODULATION = (0.7, 2.5)   # the fitted modulation, in lattices (a first pass gives about 1)
+LIGHT_MIN_COUNT = 20        # the histogram is read out to the last |k| with this many a side
+LIGHT_MAX_MISFIT = 4.0      # residual deviance per degree of freedom above which a fit is refused
+
+
+def _log_likelihood(counts: np.ndarray, mu: np.ndarray) -> float:
+    return float((counts * np.log(np.maximum(mu, 1e-300)) - mu).sum())
+
+
+def _lattice_share(q1: int, q2: int, top: int, noise: float = LIGHT_NOISE) -> np.ndarray:
+    """For the bins k = -top..top of a last quantiser q2 (values in [(k - 1/2) q2, (k + 1/2)
+    q2)), how many multiples of q1, each blurred by Gaussian noise of spread `noise`, fall
+    in each bin, relative to the q2 / q1 of an even spread."""
+    k = np.arange(-top, top + 1)
+    m = np.arange(-(top * q2) // q1 - 3, (top * q2) // q1 + 4) * q1
+    lo, hi = (k - 0.5) * q2, (k + 0.5) * q2
+    caught = (ndtr((hi[:, None] - m) / noise) - ndtr((lo[:, None] - m) / noise)).sum(axis=1)
+    return np.maximum(caught * q1 / q2, 1e-3)
+
+
+def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
+                     count: int = DQ_FREQUENCIES) -> float:
+    """Evidence of a first compression lighter than the last one, on the same grid: a camera's
+    JPEG (steps of 1-4) resaved at an ordinary quality (steps of 5-12).  Where the last step q2
+    is not a multiple of the first q1, each bin of c / q2 caught two or three of the first
+    pass's multiples of q1 in turn (q1 = 3, q2 = 8: 3, 2, 3, 3, 2, ...), so the histogram of
+    the last quantised values alternates around its smooth outline by 20-40 %, a pattern fixed
+    by q1 and q2 (the periodic artifacts of Popescu and Farid 2004, for q1 < q2).  A single
+    compression's histogram has only the outline.
+
+    For each of the first `count` AC frequencies whose last step was read (`last_steps`, or
+    `seen`) as q2 >= 3: the signed histogram of round(c / q2) over -top..top (top: the 99th
+    percentile of |k|, at most 12, at least 2) is fitted by a Poisson model whose log mean is
+    smooth (1, k, |k|, k^2, |k|^3 and the zero bin apart), then with the log of the lattice's
+    share (`_lattice_share`) added with a free weight, for every q1 from 2 to q2 / 2 that does
+    not divide q2.  A fit counts when the weight is in (0, LIGHT_MAX_MODULATION] (about 1 is
+    what a lattice does; more is a histogram the outline cannot follow) and the lattice model
+    fits (residual deviance per degree of freedom at most LIGHT_MAX_MISFIT: a synthetic
+    picture's many-peaked histogram does not); the frequency's evidence is the best such q1's
+    deviance gain (twice the log-likelihood gain).  Returns their sum: a likelihood-ratio
+    statistic, which for a single compression stays about as small whatever the picture's
+    size, and grows with the number of blocks where a first pass left its lattice.
+    `ai-research/light_first_thresholds.py` measures it on training crops (its results file
+    has the numbers that set LIGHT_DECISIVE).
+    """
+    if ac is None or len(ac) == 0:
+        return 0.0
+    seen = last_steps(ac, count) if seen is None else seen
+    total = 0.0
+    for f in range(min(count, len(seen))):
+        q2 = int(seen[f])
+        if q2 < 3:
+            continue
+        k = np.round(ac[:, f] / q2).astype(np.int64)
+        per_side = np.bincount(np.abs(k), minlength=13)[:13] / 2
+        busy = np.flatnonzero(per_side >= LIGHT_MIN_COUNT)
+        top = int(min(np.percentile(np.abs(k), 99), 12, busy.max() if len(busy) else 0))
+        if top < 2:
+            continue
+        k = k[np.abs(k) <= top]
+        counts = np.bincount(k + top, minlength=2 * top + 1).astype(np.float64)
+        u = np.arange(-top, top + 1) / top
+        smooth = np.stack([np.ones_like(u), u, np.abs(u), u ** 2, np.abs(u) ** 3,
+                           (u == 0).astype(np.float64)], axis=1)
+        plain = _log_likelihood(counts, _poisson_fit(counts, smooth, 30, 1e-8)[0])
+        saturated = _log_likelihood(counts, counts)
+        dof = max(1, len(counts) - smooth.shape[1] - 1)
+        best = 0.0
+        for q1 in range(2, q2 // 2 + 1):
+            if q2 % q1 == 0:
+                continue
+            x = np.column_stack([smooth, np.log(_lattice_share(q1, q2, top))])
+            mu, beta = _poisson_fit(counts, x, 30, 1e-8)
+            fitted = _log_likelihood(counts, mu)
+            if (LIGHT_MODULATION[0] <= beta[-1] <= LIGHT_MODULATION[1]
+                    and 2 * (saturated - fitted) / dof <= LIGHT_MAX_MISFIT):
+                best = max(best, 2 * (fitted - plain))
+        total += best
+    return total
 
 
 COARSER_DECISIVE = 3    # frequencies read coarser than a JPEG file's own table: double

@@ -264,3 +264,29 @@ def test_vary_is_deterministic_and_keeps_the_picture_clean():
     for o in outs:
         assert features.grid_search(o)[1] < features.GRID_MIN_EVIDENCE
     assert features.grid_search(jpeg.compress(outs[0], 60))[1] > 0.1
+
+
+# --- a camera's processing (detector training and evaluation) --------------------------------
+
+def test_camera_pipeline_adds_sensor_noise_and_no_jpeg_grid():
+    """`data.camera_pipeline` (mosaic, noise, demosaicing, sharpening) keeps the picture's size
+    and shows no 8x8 grid; its noise grows with `noise` and the same generator state gives the
+    same picture; `random_camera` crops 0-1 px off the top and left and draws its strengths."""
+    from skimage.data import astronaut
+    clean = np.ascontiguousarray(astronaut()[:256, :320])
+    cam = lambda seed, **kw: data.camera_pipeline(clean, np.random.default_rng(seed), **kw)
+    out = cam(0)
+    assert out.shape == clean.shape and out.dtype == np.uint8
+    assert np.array_equal(out, cam(0, sharpen=0.6, noise=1.0)), "the defaults"
+    assert np.array_equal(out, cam(0)) and not np.array_equal(out, cam(1))
+    assert features.grid_search(out)[1] < features.GRID_MIN_EVIDENCE
+    spread = lambda **kw: np.std(cam(0, sharpen=0.0, **kw).astype(float) - cam(1, sharpen=0.0, **kw))
+    assert spread(noise=2.0) > 1.6 * spread(noise=1.0) > 0
+    assert abs(np.mean(out.astype(float)) - np.mean(clean)) < 3, "the tone is kept"
+
+    outs = [data.random_camera(clean, np.random.default_rng(s)) for s in range(12)]
+    assert np.array_equal(outs[5], data.random_camera(clean, np.random.default_rng(5)))
+    shapes = {o.shape for o in outs}
+    assert shapes <= {(256, 320, 3), (255, 320, 3), (256, 319, 3), (255, 319, 3)} and len(shapes) > 1
+    assert all(features.grid_search(o)[1] < features.GRID_MIN_EVIDENCE for o in outs)
+    assert features.grid_search(jpeg.compress(outs[0], 75))[1] > 0.1

@@ -5,17 +5,20 @@ consistency of what `detect` returns, not whether it is right.
 """
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from dejpeg import archs, features, jpeg
+from dejpeg import archs, features, jpeg, quality
 from dejpeg.archs import CLASSES
 from dejpeg.detector import Detector, aggregate, first_compression_tests
 from dejpeg.errors import UnusableImage
 from images import pattern
 
 KEYS = {"verdict", "probabilities", "pixel_probabilities", "blocks", "grid", "quality", "model",
-        "double_quantization", "second_grid", "file_table"}
+        "double_quantization", "second_grid", "light_first_pass", "file_table"}
 BLOCK_KEYS = {"x", "y", "size", "width", "height", "tiled", "verdict", "probabilities"}
 
 
@@ -67,7 +70,10 @@ def check_result(r: dict, h: int, w: int):
     assert set(second) == {"dx", "dy", "evidence", "decisive"}
     assert 0 <= second["dx"] <= 7 and 0 <= second["dy"] <= 7
     assert second["dx"] != r["grid"]["dx"] and second["dy"] != r["grid"]["dy"]
-    if dq["decisive"] or second["decisive"]:     # they tell single from double only
+    light = r["light_first_pass"]
+    assert set(light) == {"evidence", "decisive"} and light["evidence"] >= 0
+    assert light["decisive"] == (light["evidence"] >= quality.LIGHT_DECISIVE)
+    if dq["decisive"] or second["decisive"] or light["decisive"]:   # they tell single from double only
         assert r["verdict"] in ("double", "uncompressed")
 
 
@@ -309,6 +315,28 @@ def test_detect_reports_a_first_compression_the_cnn_missed():
     # the file's own tables: still the first quality from the pixels
     r = det.detect(jpeg.compress_double(astronaut(), 30, 70, (0, 0)), jpeg_quality=70)
     assert r["quality"]["source"] == "quantization-table" and abs(r["quality"]["first_estimate"] - 30) <= 1
+
+
+def test_a_lighter_first_pass_makes_a_compressed_verdict_double():
+    """A camera's JPEG resaved at QF 75: a CNN sure of "single" is overruled by the
+    lighter-first-pass test (`quality.light_first_pass`), which `detect` reports; the same
+    picture saved once keeps the CNN's word; an "uncompressed" verdict is never moved."""
+    from skimage.data import coffee
+    from dejpeg import data
+    cam = data.camera_pipeline(coffee(), np.random.default_rng(0))
+    table = (quality.ijg_table(92) + 1).tolist()
+    buf = io.BytesIO()
+    Image.fromarray(cam).save(buf, format="JPEG", qtables=[table, table])
+    camera_jpeg = np.asarray(Image.open(buf).convert("RGB"))
+    det = Detector(Fixed([0.05, 0.9, 0.05]), "fixed")
+    r = det.detect(jpeg.compress(camera_jpeg, 75))
+    assert r["light_first_pass"]["decisive"] and not r["double_quantization"]["decisive"]
+    assert r["light_first_pass"]["evidence"] >= quality.LIGHT_DECISIVE
+    assert r["verdict"] == "double" and r["probabilities"]["double"] == pytest.approx(0.95)
+    r = det.detect(jpeg.compress(cam, 75))
+    assert r["verdict"] == "single" and not r["light_first_pass"]["decisive"]
+    r = Detector(Fixed([0.9, 0.05, 0.05]), "fixed").detect(jpeg.compress(camera_jpeg, 75))
+    assert r["light_first_pass"]["decisive"] and r["verdict"] == "uncompressed"
 
 
 def test_a_pooled_detector_reads_the_mean_histogram_of_the_images_blocks(detector):

@@ -163,6 +163,26 @@ def test_a_first_compression_is_found_and_its_quality_given(server):
     assert body["double_quantization"]["decisive"]
 
 
+def test_a_cameras_jpeg_resaved_is_found(server):
+    """A camera pipeline's picture saved with a camera's kind of table (IJG's at 92, every
+    step one coarser), then resaved at QF 75 as a file: its finer first steps show in the last
+    steps' histograms, and the shipped detector says double; the same picture saved once at
+    QF 75 shows no such trace (the verdict on it is the CNN's, which calls some of the camera
+    pipeline's singles double: `results/detector_eval.md`)."""
+    from skimage.data import coffee
+    from dejpeg import data, quality
+    cam = data.camera_pipeline(coffee(), np.random.default_rng(0))
+    table = (quality.ijg_table(92) + 1).tolist()
+    buf = io.BytesIO()
+    Image.fromarray(cam).save(buf, format="JPEG", qtables=[table, table])
+    camera_jpeg = np.asarray(Image.open(buf).convert("RGB"))
+    body = detect(server, images.jpeg(camera_jpeg, 75))
+    assert body["verdict"] == "double" and body["light_first_pass"]["decisive"]
+    single = detect(server, images.jpeg(cam, 75))
+    assert single["verdict"] != "uncompressed" and not single["light_first_pass"]["decisive"]
+    assert single["light_first_pass"]["evidence"] < quality.LIGHT_DECISIVE / 2
+
+
 def test_a_crop_between_two_compressions_is_found(server):
     """QF 70, cropped by (4, 2), then QF 92: the first grid shows through the light last
     pass at its own offset; the same picture compressed once at QF 92 shows no second grid."""

@@ -174,3 +174,46 @@ def test_quality_from_pixels_checks_the_steps_it_reads():
     assert abs(quality.quality_from_coefficients(ac) - 20) <= 1
     # the steps read decide: told the steps read nothing, the estimate is the whole-table fit
     assert quality.quality_from_coefficients(ac, np.zeros_like(seen)) > 60
+
+
+# --- a lighter first compression on the same grid (a camera's JPEG resaved) ------------------
+
+def _jpeg(rgb, **kw):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", **kw)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def test_lattice_share_counts_the_first_steps_multiples_in_each_bin():
+    """Bins of width 7 around 7 k catch 3, 2, 2, 3, 2, ... multiples of 3 (relative to 7 / 3),
+    symmetric about 0; a multiple on a bin edge (12 between the bins around 8 and 16) is
+    spread over both by the blur; every bin catches the same where the steps divide."""
+    share = quality._lattice_share(3, 7, 4, noise=0.01) * 7 / 3
+    np.testing.assert_allclose(share, [2, 3, 2, 2, 3, 2, 2, 3, 2], atol=1e-6)
+    edge = quality._lattice_share(3, 8, 2, noise=0.01) * 8 / 3
+    np.testing.assert_allclose(edge, [2.5, 2.5, 3, 2.5, 2.5], atol=1e-6)
+    np.testing.assert_allclose(quality._lattice_share(2, 8, 3), np.ones(7), atol=1e-6)
+
+
+def test_light_first_pass_finds_a_cameras_jpeg_resaved():
+    """A camera's kind of table (IJG's at 92 with every step one coarser) on a camera
+    pipeline's picture, resaved at QF 75: the last steps' histograms alternate as the first
+    pass's finer multiples fall two or three to a bin, and the test is decisive.  The same
+    picture saved once at QF 75, or at the camera's table alone, is not; nor is a first pass
+    whose steps divide the last ones (2 then 8: every bin catches four), which leaves no trace
+    at all; nor a heavier first pass (that is `double_quantisation`'s)."""
+    from skimage.data import coffee
+    from dejpeg import data
+    cam = data.camera_pipeline(coffee(), np.random.default_rng(0))
+    table = (quality.ijg_table(92) + 1).tolist()
+    stat = lambda img: quality.light_first_pass(quality.grid_coefficients(img))
+    resaved = stat(_jpeg(_jpeg(cam, qtables=[table, table]), quality=75))
+    assert resaved >= quality.LIGHT_DECISIVE
+    for single in (_jpeg(cam, quality=75), _jpeg(cam, qtables=[table, table]), _jpeg(coffee(), quality=75),
+                   jpeg.compress(coffee(), 50)):
+        assert stat(single) < quality.LIGHT_DECISIVE / 2
+    flat = lambda q: [[q] * 64, [q] * 64]
+    assert stat(_jpeg(_jpeg(cam, qtables=flat(2)), qtables=flat(8))) < quality.LIGHT_DECISIVE / 2
+    assert stat(jpeg.compress_double(coffee(), 50, 70)) < quality.LIGHT_DECISIVE / 2
+    assert quality.light_first_pass(None) == 0.0
+    assert stat(np.full((64, 64, 3), 128, np.uint8)) == 0.0      # nothing to read

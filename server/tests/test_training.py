@@ -140,11 +140,12 @@ def test_train_detector_transpose_doubles_blocks_and_keeps_the_better_epoch(
     assert state["final_val_accuracy"] == pytest.approx(max(scored.values()), abs=1e-4)
 
 
-def test_train_detector_init_starts_from_a_model_and_vary_changes_the_draws(
+def test_train_detector_init_starts_from_a_model_and_vary_or_camera_change_the_draws(
         corpus, tmp_path, monkeypatch, capsys):
     """--init: training starts from that model's weights (at a learning rate of 1e-9 one epoch
-    leaves the convolutions where they were); --vary: the same draws (--seed) with each clean
-    crop varied first give other blocks."""
+    leaves the convolutions where they were); --vary and --camera: the same draws (--seed)
+    with each clean crop varied, or put through a camera's processing, first give other
+    blocks."""
     script = load_script("train_detector", monkeypatch)
 
     def run(work, *extra):
@@ -172,6 +173,16 @@ def test_train_detector_init_starts_from_a_model_and_vary_changes_the_draws(
                           np.load(tmp_path / "varied/val.npz")["x"]), "validation is never varied"
     with pytest.raises(SystemExit, match="use another --work folder"):
         run("plain", "--vary")                       # its cache holds unvaried draws
+    # --camera 1: every training crop through a camera's processing first; validation as is
+    run("camera", "--camera", "1")
+    camera = np.load(tmp_path / "camera/train.npz")
+    assert not np.array_equal(plain_x, camera["x"]) and not np.array_equal(varied_x, camera["x"])
+    assert json.loads(str(camera["draws"]))["camera"] == 1.0
+    assert "camera" not in json.loads(str(np.load(tmp_path / "plain/train.npz")["draws"]))
+    assert np.array_equal(np.load(tmp_path / "plain/val.npz")["x"],
+                          np.load(tmp_path / "camera/val.npz")["x"])
+    with pytest.raises(SystemExit, match="use another --work folder"):
+        run("plain", "--camera", "0.5")
 
 
 def test_pool_sums_each_draws_blocks_whole_and_in_random_parts(monkeypatch):

@@ -42,6 +42,7 @@ export const DOUBLE_RESULT: RestoreResult = {
   grid: { dx: 3, dy: 5, evidence: 0.234 },
   double_quantization: { evidence: 0.612, decisive: true, first_quality: 20 },
   second_grid: { dx: 6, dy: 1, evidence: 0.15, decisive: true },
+  light_first_pass: { evidence: 3.2, decisive: false },
   image: { width: 512, height: 256, format: 'JPEG' },
   restored: true,
   model: 'small-postgan',

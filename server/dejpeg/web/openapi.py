@@ -77,6 +77,18 @@ SCHEMAS = {
         description="The strongest other 8x8 grid (differing from the last one in both "
                     "directions): a first compression before a crop, visible through a light "
                     "last compression only."),
+    "LightFirstPass": _obj({
+        "evidence": {**NUMBER, "description": "Deviance gain (a likelihood-ratio statistic) "
+                     "of the alternation that a lighter first compression's finer steps leave "
+                     "in the last steps' histograms (0-33 single on training crops, up to "
+                     "hundreds for a camera's JPEG resaved)."},
+        "decisive": {**BOOLEAN, "description": "Evidence >= 40: a picture called compressed "
+                     "is called double (one called uncompressed stays so)."},
+    }, ["evidence", "decisive"],
+        description="The histogram test for a first compression lighter than the last on the "
+                    "same 8x8 grid (a camera's JPEG resaved at an ordinary quality); where the "
+                    "last steps are multiples of the first ones no trace is left, so not "
+                    "decisive says nothing."),
     "FileTable": _obj({
         "coarser_steps": {**INTEGER, "description": "How many of the first 15 AC frequencies "
                           "read a step (clear, >= 5) that is a multiple, twice or more, of the "
@@ -112,6 +124,7 @@ SCHEMAS = {
         "quality": _ref("Quality"),
         "double_quantization": _ref("DoubleQuantization"),
         "second_grid": _ref("SecondGrid"),
+        "light_first_pass": _ref("LightFirstPass"),
         "file_table": _ref("FileTable"),
         "image": _ref("ImageInfo"),
         "model": {**STRING, "description": "The detector's name."},
@@ -138,6 +151,7 @@ SCHEMAS = {
         "quality": _ref("Quality"),
         "double_quantization": _ref("DoubleQuantization"),
         "second_grid": _ref("SecondGrid"),
+        "light_first_pass": _ref("LightFirstPass"),
         "file_table": _ref("FileTable"),
     }, ["restored", "model", "image_png", "image", "timings"],
         description="The /detect fields (when detection ran, i.e. force=false) plus the result."),

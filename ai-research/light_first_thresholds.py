@@ -1,0 +1,109 @@
+"""Measure the same-grid test for a lighter first compression on training pictures.
+
+    python ai-research/light_first_thresholds.py         # writes results/light_first_thresholds.{md,json}
+
+`quality.light_first_pass` gives a likelihood-ratio statistic (a deviance): how much better
+the last steps' histograms are explained with the alternation a first pass's finer lattice
+leaves than by a smooth outline alone.  `Detector.detect` calls a picture double from
+`quality.LIGHT_DECISIVE`.  This script shows where that threshold sits: on random crops of
+the *training* pictures (the validation ones stay for `eval_detector.py`), the statistic of
+single compressions (plain pictures, a camera pipeline's, a camera's kind of table) and of
+doubles whose first pass is the lighter one (a camera's JPEG resaved, IJG pairs).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dejpeg import data, jpeg, quality
+from eval_detector import camera_like
+
+HERE = Path(__file__).parent
+
+
+def cases():
+    """(name, kind, make(rgb, rng) -> the picture)."""
+    cam = data.camera_pipeline
+    out = [(f"single {q}", "single", lambda im, rng, q=q: jpeg.compress(im, q))
+           for q in (20, 40, 50, 60, 75, 85, 90)]
+    out += [
+        ("single 60 of a camera pipeline's picture", "single", lambda im, rng: jpeg.compress(cam(im, rng), 60)),
+        ("single 75 of a camera pipeline's picture", "single", lambda im, rng: jpeg.compress(cam(im, rng), 75)),
+        ("single 85 of a camera pipeline's picture", "single", lambda im, rng: jpeg.compress(cam(im, rng), 85)),
+        ("single, camera-like ~QF 92", "single", lambda im, rng: camera_like(im, 92, rng)),
+        ("single, camera-like ~QF 92 of a camera pipeline's picture", "single",
+         lambda im, rng: camera_like(cam(im, rng), 92, rng)),
+        ("single, camera-like ~QF 97 of a camera pipeline's picture", "single",
+         lambda im, rng: camera_like(cam(im, rng), 97, rng)),
+        ("double: camera-like ~QF 95 of a camera pipeline's picture, then QF 75", "double",
+         lambda im, rng: jpeg.compress(camera_like(cam(im, rng), 95, rng), 75)),
+        ("double: camera-like ~QF 95 of a camera pipeline's picture, then QF 60", "double",
+         lambda im, rng: jpeg.compress(camera_like(cam(im, rng), 95, rng), 60)),
+        ("double: camera-like ~QF 92 of a camera pipeline's picture, then QF 80", "double",
+         lambda im, rng: jpeg.compress(camera_like(cam(im, rng), 92, rng), 80)),
+        ("double: camera-like ~QF 97 of a camera pipeline's picture, then QF 85", "double",
+         lambda im, rng: jpeg.compress(camera_like(cam(im, rng), 97, rng), 85)),
+        ("double (95,75)", "double", lambda im, rng: jpeg.compress_double(im, 95, 75)),
+        ("double (90,70)", "double", lambda im, rng: jpeg.compress_double(im, 90, 70)),
+        ("double (85,60)", "double", lambda im, rng: jpeg.compress_double(im, 85, 60)),
+        ("double (50,70), first pass heavier", "double", lambda im, rng: jpeg.compress_double(im, 50, 70)),
+    ]
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default=str(HERE / "data/corpus"))
+    ap.add_argument("--crops", type=int, default=20, help="training crops per case")
+    ap.add_argument("--side", type=int, default=768, help="crops of at most side x side")
+    ap.add_argument("--seed", type=int, default=5, help="of the crops")
+    ap.add_argument("--out", default=str(HERE / "results/light_first_thresholds"))
+    args = ap.parse_args(argv)
+
+    t0 = time.time()
+    pictures = data.load_images(Path(args.corpus) / "train")
+    rng = np.random.default_rng(args.seed)
+    crops = [data.random_crop(pictures[int(rng.integers(len(pictures)))], args.side, rng)
+             for _ in range(args.crops)]
+    rows = []
+    for name, kind, make in cases():
+        stats = []
+        for i, crop in enumerate(crops):
+            img = make(crop, np.random.default_rng(100 + i))
+            stats.append(quality.light_first_pass(quality.grid_coefficients(img)))
+        s = np.array(stats)
+        rows.append({"case": name, "kind": kind, "crops": len(s), "median": float(np.median(s)),
+                     "max": float(s.max()),
+                     "decisive_pct": 100 * float(np.mean(s >= quality.LIGHT_DECISIVE))})
+        print(f"{name:72s} median {rows[-1]['median']:7.1f}  max {rows[-1]['max']:7.1f}  "
+              f"decisive {rows[-1]['decisive_pct']:5.1f} %", flush=True)
+    singles = [r for r in rows if r["kind"] == "single"]
+    summary = {"threshold": quality.LIGHT_DECISIVE,
+               "largest_single": max(r["max"] for r in singles),
+               "decisive_on_singles_pct": float(np.mean([r["decisive_pct"] for r in singles])),
+               "seconds": round(time.time() - t0, 1)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
+    lines = ["# The same-grid test for a lighter first compression, on training crops", "",
+             f"`quality.light_first_pass` on {args.crops} random crops (at most {args.side} px a side) "
+             f"of the {len(pictures)} training pictures (seed {args.seed}), every case on every "
+             "crop, aligned grid.  "
+             f"Decisive from {quality.LIGHT_DECISIVE:g} (`quality.LIGHT_DECISIVE`).  \"camera-like\": "
+             "IJG tables with every step moved by -1..+1 (`eval_detector.camera_like`); \"camera "
+             "pipeline\": `data.camera_pipeline` (Bayer demosaicing, sensor noise, sharpening).", "",
+             "| case | truth | median | max | decisive % |", "|---|---|---|---|---|"]
+    lines += [f"| {r['case']} | {r['kind']} | {r['median']:.1f} | {r['max']:.1f} | {r['decisive_pct']:.0f} |"
+              for r in rows]
+    lines += ["", f"Largest statistic of a single compression: {summary['largest_single']:.1f}; "
+              f"decisive on {summary['decisive_on_singles_pct']:.1f} % of the singles.  "
+              f"{summary['seconds']:.0f} s.", ""]
+    Path(args.out + ".md").write_text("\n".join(lines))
+    print(f"wrote {args.out}.md")
+
+
+if __name__ == "__main__":
+    main()
