@@ -120,9 +120,12 @@ def _print_row(r: dict, first: bool) -> None:
     quality = "-"
     if q:
         quality = f"{q['estimate']} ({'table' if q['source'] == 'quantization-table' else 'pixels'})"
-    first_q = (q or {}).get("first_estimate")      # a first compression's quality, when found
+    # a first compression: its quality when found, "finer" when only a lighter one showed
+    first_q = (q or {}).get("first_estimate")
+    if first_q is None:
+        first_q = "finer" if (r.get("light_first_pass") or {}).get("decisive") else "-"
     print(fmt.format(name, r["verdict"], f"{p['uncompressed']:.3f}", f"{p['single']:.3f}",
-                     f"{p['double']:.3f}", quality, "-" if first_q is None else first_q,
+                     f"{p['double']:.3f}", quality, first_q,
                      len(r["blocks"]),
                      f"{r['timings']['total_s']:.2f} s"))
 

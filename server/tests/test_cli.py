@@ -1,4 +1,5 @@
 """python -m dejpeg detect / restore / serve (in process, on tiny untrained models)."""
+import io
 import json
 
 import numpy as np
@@ -112,3 +113,18 @@ def test_detect_table_names_a_first_compression(tiny_models_dir, tmp_path, capsy
     column = header.split().index("first")
     assert twice.split()[column + 1] == "30"       # "70 (table)" takes two words
     assert once.split()[column + 1] == "-"
+
+
+def test_detect_table_says_finer_for_a_lighter_first_compression(tiny_models_dir, tmp_path, capsys):
+    """A camera's kind of JPEG resaved at QF 75: the lighter first pass shows in the
+    histograms without a quality to name, and the "first" column says "finer"."""
+    from skimage.data import coffee
+    from dejpeg import data, quality
+    cam = data.camera_pipeline(coffee(), np.random.default_rng(0))
+    table = (quality.ijg_table(92) + 1).tolist()
+    camera_jpeg = np.asarray(Image.open(io.BytesIO(images.save(cam, "JPEG", qtables=[table, table])))
+                             .convert("RGB"))
+    (tmp_path / "resaved.jpg").write_bytes(images.jpeg(camera_jpeg, 75))
+    assert main(["detect", "--models-dir", str(tiny_models_dir), str(tmp_path / "resaved.jpg")]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert row.split()[header.split().index("first") + 1] == "finer"
