@@ -239,18 +239,19 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
     """Evidence of a first compression lighter than the last one, on the same grid: a camera's
     JPEG (steps of 1-4) resaved at an ordinary quality (steps of 5-12).  Where the last step q2
     is not a multiple of the first q1, each bin of c / q2 caught two or three of the first
-    pass's multiples of q1 in turn (q1 = 3, q2 = 8: 3, 2, 3, 3, 2, ...), so the histogram of
-    the last quantised values alternates around its smooth outline by 20-40 %, a pattern fixed
-    by q1 and q2 (the periodic artifacts of Popescu and Farid 2004, for q1 < q2).  A single
+    pass's multiples of q1 in turn (q1 = 3, q2 = 7: 3, 2, 2, 3, 2, 2, ... from 0 outwards), so
+    the histogram of the last quantised values alternates around its smooth outline by some
+    10-30 %, a pattern fixed by q1 and q2 (the periodic artifacts of Popescu and Farid 2004, for q1 < q2).  A single
     compression's histogram has only the outline.
 
     For each of the first `count` AC frequencies whose last step was read (`last_steps`, or
     `seen`) as q2 >= 3: the signed histogram of round(c / q2) over -top..top (top: the 99th
-    percentile of |k|, at most 12, at least 2) is fitted by a Poisson model whose log mean is
+    percentile of |k|, at most 12, and no further than the last |k| with LIGHT_MIN_COUNT
+    coefficients a side; at least 2) is fitted by a Poisson model whose log mean is
     smooth (1, k, |k|, k^2, |k|^3 and the zero bin apart), then with the log of the lattice's
     share (`_lattice_share`) added with a free weight, for every q1 from 2 to q2 / 2 that does
-    not divide q2.  A fit counts when the weight is in (0, LIGHT_MAX_MODULATION] (about 1 is
-    what a lattice does; more is a histogram the outline cannot follow) and the lattice model
+    not divide q2.  A fit counts when the weight is within LIGHT_MODULATION (about 1 is what a
+    lattice does; much more or less is a histogram the outline cannot follow) and the lattice model
     fits (residual deviance per degree of freedom at most LIGHT_MAX_MISFIT: a synthetic
     picture's many-peaked histogram does not); the frequency's evidence is the best such q1's
     deviance gain (twice the log-likelihood gain).  Returns their sum: a likelihood-ratio

@@ -448,6 +448,35 @@ def test_shipped_catalog_serves_the_committed_evaluation_numbers(monkeypatch):
     assert det["metrics"]["three_class_image_accuracy_pct"] == round(summary["three_class_image_acc"], 1)
 
 
+def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path, monkeypatch):
+    """light_first_thresholds: the lighter-first-pass statistic of each case on each training
+    crop, against quality.LIGHT_DECISIVE; a case is decisive exactly on the crops at or above
+    it, and the summary's largest single is the singles' largest statistic."""
+    monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import eval_detector`
+    script = load_script("light_first_thresholds", monkeypatch)
+    from dejpeg import quality
+    calls = []
+    real = quality.light_first_pass
+
+    def recorded(ac, *args, **kw):
+        calls.append(real(ac, *args, **kw))
+        return calls[-1]
+
+    monkeypatch.setattr(quality, "light_first_pass", recorded)
+    out = tmp_path / "lf"
+    script.main(["--corpus", str(corpus), "--crops", "2", "--side", "256", "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    rows, cases = result["rows"], script.cases()
+    assert [r["case"] for r in rows] == [c[0] for c in cases] and len(calls) == 2 * len(cases)
+    for r, (a, b) in zip(rows, zip(calls[::2], calls[1::2])):
+        assert r["crops"] == 2 and r["max"] == max(a, b)
+        assert r["decisive_pct"] == 50 * ((a >= quality.LIGHT_DECISIVE) + (b >= quality.LIGHT_DECISIVE))
+    singles = [r["max"] for r in rows if r["kind"] == "single"]
+    assert result["summary"]["largest_single"] == max(singles)
+    assert result["summary"]["threshold"] == quality.LIGHT_DECISIVE
+    assert out.with_suffix(".md").read_text().count("\n| ") == len(cases) + 1   # header + rows
+
+
 def test_eval_restorer_reports_the_mean_and_the_worst_pictures_lattice(monkeypatch):
     """A pattern is seen on the picture where it is strongest: beside each mean score the
     restorer evaluation keeps the highest lattice % of any picture."""
