@@ -123,7 +123,7 @@ def _print_row(r: dict, first: bool) -> None:
     # a first compression: its quality when found, "finer" when only a lighter one showed
     first_q = (q or {}).get("first_estimate")
     if first_q is None:
-        first_q = "finer" if (r.get("light_first_pass") or {}).get("decisive") else "-"
+        first_q = "finer" if r["light_first_pass"]["decisive"] else "-"
     print(fmt.format(name, r["verdict"], f"{p['uncompressed']:.3f}", f"{p['single']:.3f}",
                      f"{p['double']:.3f}", quality, first_q,
                      len(r["blocks"]),

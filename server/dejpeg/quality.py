@@ -226,12 +226,12 @@ def _log_likelihood(counts: np.ndarray, mu: np.ndarray) -> float:
 def _lattice_share(q1: int, q2: int, top: int, noise: float = LIGHT_NOISE) -> np.ndarray:
     """For the bins k = -top..top of a last quantiser q2 (values in [(k - 1/2) q2, (k + 1/2)
     q2)), how many multiples of q1, each blurred by Gaussian noise of spread `noise`, fall
-    in each bin, relative to the q2 / q1 of an even spread."""
-    k = np.arange(-top, top + 1)
-    m = np.arange(-(top * q2) // q1 - 3, (top * q2) // q1 + 4) * q1
-    lo, hi = (k - 0.5) * q2, (k + 0.5) * q2
-    caught = (ndtr((hi[:, None] - m) / noise) - ndtr((lo[:, None] - m) / noise)).sum(axis=1)
-    return np.maximum(caught * q1 / q2, 1e-3)
+    in each bin, relative to the q2 / q1 of an even spread.  The lattice is symmetric about
+    0, so the count below any x is odd in x from `_lattice_count`'s count below |x|."""
+    edges = (np.arange(-top, top + 2) - 0.5) * q2
+    below = np.sign(edges) * (_lattice_count(np.abs(edges), q1, noise)
+                              - _lattice_count(np.zeros(1), q1, noise))
+    return np.maximum(np.diff(below) * q1 / q2, 1e-3)
 
 
 def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,

@@ -107,3 +107,27 @@ def jpeg_with_corrupt_scan(arr: np.ndarray) -> bytes:
     mid = (sos + len(data)) // 2
     data[mid:mid + 2] = b"\xff\xd0"
     return bytes(data)
+
+
+def camera_picture() -> np.ndarray:
+    """scikit-image's coffee through a simulated camera's raw development
+    (`data.camera_pipeline`, Bayer demosaicing, sensor noise, sharpening; seed 0)."""
+    from skimage.data import coffee
+    from dejpeg import data
+    return data.camera_pipeline(coffee(), np.random.default_rng(0))
+
+
+def camera_table(like: int = 92, seed: int | None = None) -> np.ndarray:
+    """A luma table of a camera's kind: IJG's at `like` with every step moved, by -1..+2
+    drawn with `seed`, or one coarser when `seed` is None (no IJG quality's exactly)."""
+    from dejpeg import quality
+    moved = 1 if seed is None else np.random.default_rng(seed).integers(-1, 3, 64)
+    return np.clip(quality.ijg_table(like) + moved, 1, 255)
+
+
+def camera_jpeg(rgb: np.ndarray, table: np.ndarray, chroma: np.ndarray | None = None):
+    """`rgb` saved with the luma table `table` (and `chroma`, else the same), decoded: (the
+    pixels, the luma table the file holds, natural order)."""
+    chroma = table if chroma is None else chroma
+    back = Image.open(io.BytesIO(save(rgb, "JPEG", qtables=[table.tolist(), chroma.tolist()])))
+    return np.asarray(back.convert("RGB")), np.array(back.quantization[0])

@@ -1,5 +1,4 @@
 """python -m dejpeg detect / restore / serve (in process, on tiny untrained models)."""
-import io
 import json
 
 import numpy as np
@@ -118,12 +117,7 @@ def test_detect_table_names_a_first_compression(tiny_models_dir, tmp_path, capsy
 def test_detect_table_says_finer_for_a_lighter_first_compression(tiny_models_dir, tmp_path, capsys):
     """A camera's kind of JPEG resaved at QF 75: the lighter first pass shows in the
     histograms without a quality to name, and the "first" column says "finer"."""
-    from skimage.data import coffee
-    from dejpeg import data, quality
-    cam = data.camera_pipeline(coffee(), np.random.default_rng(0))
-    table = (quality.ijg_table(92) + 1).tolist()
-    camera_jpeg = np.asarray(Image.open(io.BytesIO(images.save(cam, "JPEG", qtables=[table, table])))
-                             .convert("RGB"))
+    camera_jpeg = images.camera_jpeg(images.camera_picture(), images.camera_table())[0]
     (tmp_path / "resaved.jpg").write_bytes(images.jpeg(camera_jpeg, 75))
     assert main(["detect", "--models-dir", str(tiny_models_dir), str(tmp_path / "resaved.jpg")]) == 0
     header, row = capsys.readouterr().out.splitlines()

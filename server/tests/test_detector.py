@@ -5,11 +5,8 @@ consistency of what `detect` returns, not whether it is right.
 """
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
 
 from dejpeg import archs, features, jpeg, quality
 from dejpeg.archs import CLASSES
@@ -321,13 +318,9 @@ def test_a_lighter_first_pass_makes_a_compressed_verdict_double():
     """A camera's JPEG resaved at QF 75: a CNN sure of "single" is overruled by the
     lighter-first-pass test (`quality.light_first_pass`), which `detect` reports; the same
     picture saved once keeps the CNN's word; an "uncompressed" verdict is never moved."""
-    from skimage.data import coffee
-    from dejpeg import data
-    cam = data.camera_pipeline(coffee(), np.random.default_rng(0))
-    table = (quality.ijg_table(92) + 1).tolist()
-    buf = io.BytesIO()
-    Image.fromarray(cam).save(buf, format="JPEG", qtables=[table, table])
-    camera_jpeg = np.asarray(Image.open(buf).convert("RGB"))
+    from images import camera_jpeg as saved_with, camera_picture, camera_table
+    cam = camera_picture()
+    camera_jpeg = saved_with(cam, camera_table())[0]
     det = Detector(Fixed([0.05, 0.9, 0.05]), "fixed")
     r = det.detect(jpeg.compress(camera_jpeg, 75))
     assert r["light_first_pass"]["decisive"] and not r["double_quantization"]["decisive"]

@@ -169,13 +169,9 @@ def test_a_cameras_jpeg_resaved_is_found(server):
     steps' histograms, and the shipped detector says double; the same picture saved once at
     QF 75 shows no such trace (the verdict on it is the CNN's, which calls some of the camera
     pipeline's singles double: `results/detector_eval.md`)."""
-    from skimage.data import coffee
-    from dejpeg import data, quality
-    cam = data.camera_pipeline(coffee(), np.random.default_rng(0))
-    table = (quality.ijg_table(92) + 1).tolist()
-    buf = io.BytesIO()
-    Image.fromarray(cam).save(buf, format="JPEG", qtables=[table, table])
-    camera_jpeg = np.asarray(Image.open(buf).convert("RGB"))
+    from dejpeg import quality
+    cam = images.camera_picture()
+    camera_jpeg = images.camera_jpeg(cam, images.camera_table())[0]
     body = detect(server, images.jpeg(camera_jpeg, 75))
     assert body["verdict"] == "double" and body["light_first_pass"]["decisive"]
     single = detect(server, images.jpeg(cam, 75))

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from dejpeg import jpeg, quality
+import images
 
 
 def photo_like(seed=0, size=384):
@@ -106,12 +107,10 @@ def test_double_quantisation_is_silent_on_a_single_compression(q):
 def camera_jpeg(image, like: int, seed: int) -> np.ndarray:
     """A JPEG with a table of its own (an IJG table with steps moved by -1..+2), as cameras
     write them, decoded."""
-    table = np.clip(quality.ijg_table(like) + np.random.default_rng(seed).integers(-1, 3, 64), 1, 255)
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, "JPEG", qtables=[table.tolist(), quality.ijg_table(like).tolist()])
-    back = Image.open(io.BytesIO(buf.getvalue()))
-    assert list(back.quantization[0]) == table.tolist()       # natural order both ways
-    return np.asarray(back.convert("RGB")), table
+    table = images.camera_table(like, seed)
+    pixels, held = images.camera_jpeg(image, table, quality.ijg_table(like))
+    assert held.tolist() == table.tolist()       # natural order both ways
+    return pixels, table
 
 
 @pytest.mark.parametrize("like", [60, 75, 92])
@@ -178,12 +177,6 @@ def test_quality_from_pixels_checks_the_steps_it_reads():
 
 # --- a lighter first compression on the same grid (a camera's JPEG resaved) ------------------
 
-def _jpeg(rgb, **kw):
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="JPEG", **kw)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-
-
 def test_lattice_share_counts_the_first_steps_multiples_in_each_bin():
     """Bins of width 7 around 7 k catch 3, 2, 2, 3, 2, ... multiples of 3 (relative to 7 / 3),
     symmetric about 0; a multiple on a bin edge (12 between the bins around 8 and 16) is
@@ -193,6 +186,9 @@ def test_lattice_share_counts_the_first_steps_multiples_in_each_bin():
     edge = quality._lattice_share(3, 8, 2, noise=0.01) * 8 / 3
     np.testing.assert_allclose(edge, [2.5, 2.5, 3, 2.5, 2.5], atol=1e-6)
     np.testing.assert_allclose(quality._lattice_share(2, 8, 3), np.ones(7), atol=1e-6)
+    # wide bins, far out: every multiple is counted (49 multiples of 3 in [-72.5, 72.5))
+    np.testing.assert_allclose(quality._lattice_share(2, 28, 2), np.ones(5), atol=1e-6)
+    assert quality._lattice_share(3, 29, 2, noise=0.01).sum() * 29 / 3 == pytest.approx(49, abs=1e-6)
 
 
 def test_light_first_pass_finds_a_cameras_jpeg_resaved():
@@ -203,17 +199,17 @@ def test_light_first_pass_finds_a_cameras_jpeg_resaved():
     whose steps divide the last ones (2 then 8: every bin catches four), which leaves no trace
     at all; nor a heavier first pass (that is `double_quantisation`'s)."""
     from skimage.data import coffee
-    from dejpeg import data
-    cam = data.camera_pipeline(coffee(), np.random.default_rng(0))
-    table = (quality.ijg_table(92) + 1).tolist()
+    cam = images.camera_picture()
+    camera_made = images.camera_jpeg(cam, images.camera_table())[0]
     stat = lambda img: quality.light_first_pass(quality.grid_coefficients(img))
-    resaved = stat(_jpeg(_jpeg(cam, qtables=[table, table]), quality=75))
+    resaved = stat(jpeg.compress(camera_made, 75))
     assert resaved >= quality.LIGHT_DECISIVE
-    for single in (_jpeg(cam, quality=75), _jpeg(cam, qtables=[table, table]), _jpeg(coffee(), quality=75),
+    for single in (jpeg.compress(cam, 75), camera_made, jpeg.compress(coffee(), 75),
                    jpeg.compress(coffee(), 50)):
         assert stat(single) < quality.LIGHT_DECISIVE / 2
-    flat = lambda q: [[q] * 64, [q] * 64]
-    assert stat(_jpeg(_jpeg(cam, qtables=flat(2)), qtables=flat(8))) < quality.LIGHT_DECISIVE / 2
+    flat = lambda q: np.full(64, q)
+    first = images.camera_jpeg(cam, flat(2))[0]
+    assert stat(images.camera_jpeg(first, flat(8))[0]) < quality.LIGHT_DECISIVE / 2
     assert stat(jpeg.compress_double(coffee(), 50, 70)) < quality.LIGHT_DECISIVE / 2
     assert quality.light_first_pass(None) == 0.0
     assert stat(np.full((64, 64, 3), 128, np.uint8)) == 0.0      # nothing to read
