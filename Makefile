@@ -17,7 +17,7 @@ CLIENT_SOURCES := $(shell find client/src client/public client/index.html client
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer train-restorer-general \
-        train-restorer-small eval-detector eval-restorer calibrate-detector calibrate-strength bench corpus clean-stamps
+        train-restorer-small eval-detector eval-real-jpegs eval-restorer calibrate-detector calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
 
@@ -87,6 +87,10 @@ $(CORPUS): | python research-deps
 
 eval-detector: python $(CORPUS)
 	$(PY) ai-research/eval_detector.py
+
+# the detector on real JPEG files (the validation split's, as shipped) and their resaves
+eval-real-jpegs: python $(CORPUS)
+	$(PY) ai-research/eval_real_jpegs.py
 
 # where the same-grid test for a lighter first compression is decisive (training crops)
 light-first-thresholds: python $(CORPUS)

@@ -74,7 +74,7 @@ def main(argv=None):
         stats = []
         for i, crop in enumerate(crops):
             img = make(crop, np.random.default_rng(100 + i))
-            stats.append(quality.light_first_pass(quality.grid_coefficients(img)))
+            stats.append(quality.light_first_pass(quality.grid_coefficients(img, max_side=quality.LIGHT_SIDE)))
         s = np.array(stats)
         rows.append({"case": name, "kind": kind, "crops": len(s), "median": float(np.median(s)),
                      "max": float(s.max()),
@@ -89,7 +89,8 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
     lines = ["# The same-grid test for a lighter first compression, on training crops", "",
-             f"`quality.light_first_pass` on {args.crops} random crops (at most {args.side} px a side) "
+             f"`quality.light_first_pass` on {args.crops} random crops (at most {args.side} px a side, "
+             f"read whole up to {quality.LIGHT_SIDE} px as `Detector` reads a picture) "
              f"of the {len(pictures)} training pictures (seed {args.seed}), every case on every "
              "crop, aligned grid.  "
              f"Decisive from {quality.LIGHT_DECISIVE:g} (`quality.LIGHT_DECISIVE`).  \"camera-like\": "

@@ -200,11 +200,21 @@ class Detector:
         steps = None if ac is None else quality.last_steps(ac)
         qf = None if ac is None else quality.quality_from_coefficients(ac, steps)
         dq, first = quality.double_quantisation(ac, qf, steps)
-        light = quality.light_first_pass(ac, steps)
+        light = quality.light_first_pass(*self._light_first_reading(rgb, offset, ac, steps))
         block_probs = self.predict_blocks(feats)
         return Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
                         evidence, qf, quality.table_fit(ac, qf), dq, first, second,
                         second_offset, steps, light)
+
+    @staticmethod
+    def _light_first_reading(rgb: np.ndarray, offset, ac, steps):
+        """The coefficients and steps `quality.light_first_pass` reads: those the other
+        statistics read (`ac`, `steps`) when the grid holds no more than quality.READ_SIDE px
+        a side, else a new reading of up to quality.LIGHT_SIDE."""
+        h, w = rgb.shape[0] - offset[1], rgb.shape[1] - offset[0]
+        if ac is None or max(h, w) // 8 * 8 <= quality.READ_SIDE:
+            return ac, steps
+        return quality.grid_coefficients(rgb, offset, quality.LIGHT_SIDE), None
 
     def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None,
                jpeg_table=None, evidence: Evidence | None = None) -> dict:

@@ -47,8 +47,11 @@ def quality_from_table(table, natural_order: bool = True) -> tuple[int, bool]:
     return best + 1, bool(err[best] == 0)
 
 
+READ_SIDE = 768     # the central area (px a side) whose blocks the pixel statistics read
+
+
 def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
-                      max_side: int = 768) -> np.ndarray | None:
+                      max_side: int = READ_SIDE) -> np.ndarray | None:
     """AC DCT coefficients (n, 63, zig-zag order) of the luma 8x8 blocks of a central area
     (at most max_side a side) on the grid at `offset` (dx, dy), leaving out blocks with
     clipped pixels (0 or 255 in any channel), which break the multiples of the quantisers.
@@ -63,10 +66,9 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     x0 = dx + ((w - cw) // 16) * 8
     area = image[y0:y0 + ch, x0:x0 + cw]
     coef = block_dct(luma(area).astype(np.float64)).reshape(-1, 64)
-    sat = (area == 0) | (area == 255)
-    if sat.ndim == 3:
-        sat = sat.any(axis=2)
-    clipped = sat.reshape(ch // 8, 8, cw // 8, 8).any(axis=(1, 3)).reshape(-1)
+    cells = area.reshape(ch // 8, 8, cw // 8, 8, -1)      # a block holds a 0 or a 255 when
+    clipped = ((cells.min(axis=(1, 3, 4)) == 0)          # its darkest value is 0 or its
+               | (cells.max(axis=(1, 3, 4)) == 255)).reshape(-1)     # brightest 255
     return coef[~clipped][:, ZIGZAG[1:]]
 
 
@@ -216,7 +218,7 @@ LIGHT_NOISE = 0.35          # spread (DCT units) of a light first pass's multipl
 LIGHT_DECISIVE = 40.0       # evidence (a deviance) from which `Detector.detect` calls a picture double
 LIGHT_MODULATION = (0.7, 2.5)   # the fitted modulation, in lattices (a first pass gives about 1)
 LIGHT_MIN_COUNT = 20        # the histogram is read out to the last |k| with this many a side
-LIGHT_MAX_MISFIT = 4.0      # residual deviance per degree of freedom above which a fit is refused
+LIGHT_SIDE = 2048           # the central area (px a side) whose blocks the test reads
 
 
 def _log_likelihood(counts: np.ndarray, mu: np.ndarray) -> float:
@@ -245,20 +247,25 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
     compression's histogram has only the outline.
 
     For each of the first `count` AC frequencies whose last step was read (`last_steps`, or
-    `seen`) as q2 >= 3: the signed histogram of round(c / q2) over -top..top (top: the 99th
-    percentile of |k|, at most 12, and no further than the last |k| with LIGHT_MIN_COUNT
-    coefficients a side; at least 2) is fitted by a Poisson model whose log mean is
-    smooth (1, k, |k|, k^2, |k|^3 and the zero bin apart), then with the log of the lattice's
-    share (`_lattice_share`) added with a free weight, for every q1 from 2 to q2 / 2 that does
-    not divide q2.  A fit counts when the weight is within LIGHT_MODULATION (about 1 is what a
-    lattice does; much more or less is a histogram the outline cannot follow) and the lattice model
-    fits (residual deviance per degree of freedom at most LIGHT_MAX_MISFIT: a synthetic
-    picture's many-peaked histogram does not); the frequency's evidence is the best such q1's
-    deviance gain (twice the log-likelihood gain).  Returns their sum: a likelihood-ratio
-    statistic, which for a single compression stays about as small whatever the picture's
-    size, and grows with the number of blocks where a first pass left its lattice.
-    `ai-research/light_first_thresholds.py` measures it on training crops (its results file
-    has the numbers that set LIGHT_DECISIVE).
+    `seen`) as q2 >= 3: the signed histogram of round(c / q2) over -top..top (top: the last |k|
+    with LIGHT_MIN_COUNT coefficients a side, at most 12; at least 4, which leaves the models
+    a degree of freedom) is fitted by a Poisson model whose log mean is smooth (1, k, |k|,
+    k^2, |k|^3 and the zero bin apart), then with the log of the lattice's share
+    (`_lattice_share`) added with a free weight, for every q1 from 2 to q2 / 2 that does not
+    divide q2.  A fit counts when the weight is within LIGHT_MODULATION (about 1 is what a
+    lattice does; much more or less is a histogram the outline cannot follow).  Its deviance
+    gain (twice the log-likelihood gain) is divided by the lattice model's residual deviance
+    per degree of freedom when that is above 1 (the quasi-Poisson test: a histogram that
+    neither model follows closely -- a synthetic picture's many peaks, or the hundred
+    thousand coefficients of a large photograph, whose outline is no exact cubic -- counts for
+    less rather than all or nothing); the frequency's evidence is the best q1's.  Returns
+    their sum: a likelihood-ratio statistic, which for a single compression stays about as
+    small whatever the picture's size, and grows with the number of blocks where a first pass
+    left its lattice -- so `Detector` reads it on up to LIGHT_SIDE px a side, where the other
+    statistics read READ_SIDE: the smooth, dark or out-of-focus areas of a photograph fill the
+    first bins only.  `ai-research/light_first_thresholds.py` measures it on training crops
+    (its results file has the numbers that set LIGHT_DECISIVE) and
+    `ai-research/eval_real_jpegs.py` on real JPEG files resaved.
     """
     if ac is None or len(ac) == 0:
         return 0.0
@@ -271,8 +278,8 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
         k = np.round(ac[:, f] / q2).astype(np.int64)
         per_side = np.bincount(np.abs(k), minlength=13)[:13] / 2
         busy = np.flatnonzero(per_side >= LIGHT_MIN_COUNT)
-        top = int(min(np.percentile(np.abs(k), 99), 12, busy.max() if len(busy) else 0))
-        if top < 2:
+        top = int(min(12, busy.max() if len(busy) else 0))
+        if top < 4:
             continue
         k = k[np.abs(k) <= top]
         counts = np.bincount(k + top, minlength=2 * top + 1).astype(np.float64)
@@ -281,7 +288,7 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
                            (u == 0).astype(np.float64)], axis=1)
         plain = _log_likelihood(counts, _poisson_fit(counts, smooth, 30, 1e-8)[0])
         saturated = _log_likelihood(counts, counts)
-        dof = max(1, len(counts) - smooth.shape[1] - 1)
+        dof = len(counts) - smooth.shape[1] - 1
         best = 0.0
         for q1 in range(2, q2 // 2 + 1):
             if q2 % q1 == 0:
@@ -289,9 +296,9 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
             x = np.column_stack([smooth, np.log(_lattice_share(q1, q2, top))])
             mu, beta = _poisson_fit(counts, x, 30, 1e-8)
             fitted = _log_likelihood(counts, mu)
-            if (LIGHT_MODULATION[0] <= beta[-1] <= LIGHT_MODULATION[1]
-                    and 2 * (saturated - fitted) / dof <= LIGHT_MAX_MISFIT):
-                best = max(best, 2 * (fitted - plain))
+            if LIGHT_MODULATION[0] <= beta[-1] <= LIGHT_MODULATION[1]:
+                dispersion = max(1.0, 2 * (saturated - fitted) / dof)
+                best = max(best, 2 * (fitted - plain) / dispersion)
         total += best
     return total
 
@@ -329,7 +336,7 @@ def coarser_than_table(seen: np.ndarray, table) -> tuple[int, int | None]:
 
 
 def quality_from_pixels(image: np.ndarray, offset: tuple[int, int] = (0, 0),
-                        max_side: int = 768) -> int | None:
+                        max_side: int = READ_SIDE) -> int | None:
     """Estimate the (last) JPEG quality of a decoded image (RGB or luma) from the DCT
     coefficients on its grid (`quality_from_coefficients`).  None when the image is too small
     or too flat.  Only meaningful for a compressed image."""

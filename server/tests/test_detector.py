@@ -332,6 +332,32 @@ def test_a_lighter_first_pass_makes_a_compressed_verdict_double():
     assert r["light_first_pass"]["decisive"] and r["verdict"] == "uncompressed"
 
 
+def test_the_lighter_first_pass_test_reads_beyond_the_central_area():
+    """A photograph's middle can be smooth (sky, an out-of-focus background) and its texture
+    at the edges: the lighter-first-pass test reads up to quality.LIGHT_SIDE px a side, not
+    the quality.READ_SIDE of the other statistics.  A camera's JPEG of a 1600 px picture whose
+    central 800 px are a smooth ramp, resaved at QF 75: nothing to read in the middle, the
+    test decisive on the whole; the same picture saved once is not."""
+    from images import camera_jpeg as saved_with, camera_picture, camera_table
+    big = np.tile(camera_picture(), (4, 3, 1))[:1600, :1600].copy()
+    yy, xx = np.mgrid[0:800, 0:800]
+    big[400:1200, 400:1200] = (60 + 100 * (xx + yy) / 1600)[..., None].astype(np.uint8)
+    resaved = jpeg.compress(saved_with(big, camera_table())[0], 75)
+    middle = quality.light_first_pass(quality.grid_coefficients(resaved))
+    assert middle < quality.LIGHT_DECISIVE / 2
+    det = Detector(Fixed([0.05, 0.9, 0.05]), "fixed")
+    r = det.detect(resaved)
+    assert r["light_first_pass"]["decisive"] and r["verdict"] == "double"
+    assert r["light_first_pass"]["evidence"] >= quality.LIGHT_DECISIVE > middle
+    r = det.detect(jpeg.compress(big, 75))
+    assert r["verdict"] == "single" and r["light_first_pass"]["evidence"] < quality.LIGHT_DECISIVE / 2
+    # a picture within READ_SIDE is read once, for every statistic
+    small = jpeg.compress(camera_picture(), 75)
+    ac = quality.grid_coefficients(small)
+    steps = quality.last_steps(ac)
+    assert Detector._light_first_reading(small, (0, 0), ac, steps) == (ac, steps)
+
+
 def test_a_pooled_detector_reads_the_mean_histogram_of_the_images_blocks(detector):
     """A pooled model (train_detector.py --pooled) answers for the image from the mean of the
     blocks' features, one histogram with every block's coefficients; a block model from the

@@ -477,6 +477,61 @@ def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path
     assert out.with_suffix(".md").read_text().count("\n| ") == len(cases) + 1   # header + rows
 
 
+def test_eval_real_jpegs_picks_a_splits_jpeg_sources(tmp_path, monkeypatch):
+    """Only the sources of a split's pictures that are JPEG files, each once (a source
+    appears once per corpus picture made of it), and none of the other split's."""
+    script = load_script("eval_real_jpegs", monkeypatch)
+    from images import jpeg, png
+    srcs = {}
+    for name, data in (("a.jpg", jpeg(pattern(64, 64), 80)), ("b.png", png(pattern(64, 64))),
+                       ("c.jpg", jpeg(pattern(64, 64, seed=2), 80)), ("d.jpeg", jpeg(pattern(64, 64), 90))):
+        srcs[name] = tmp_path / name
+        srcs[name].write_bytes(data)
+    images = [{"file": f"{split}/{n}.png", "source": str(srcs[n])} for split, n in
+              (("val", "a.jpg"), ("val", "b.png"), ("train", "c.jpg"), ("val", "a.jpg"), ("val", "d.jpeg"))]
+    (tmp_path / "manifest.json").write_text(json.dumps({"images": images}))
+    assert script.split_jpegs(tmp_path) == [srcs["a.jpg"], srcs["d.jpeg"]]
+    assert script.split_jpegs(tmp_path, "train") == [srcs["c.jpg"]]
+    assert script.label(Path("/usr/share/wallpapers/Honeywave/contents/images/1080x1920.jpg")) \
+        == "Honeywave/1080x1920.jpg"
+    assert script.label(Path("/x/Wine.jpg")) == "Wine.jpg"
+
+
+def test_eval_real_jpegs_scores_every_file_in_every_case(tmp_path, monkeypatch):
+    """eval_real_jpegs --dir: each JPEG through the shipped detector in every case (the file,
+    its pixels, crops, resaves); the summary counts what the per-file verdicts say, a file
+    upload is never called uncompressed, and the report has a row per case and per file."""
+    script = load_script("eval_real_jpegs", monkeypatch)
+    import images
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    cam = images.camera_picture()
+    (folder / "b.JPG").write_bytes(images.save(cam, "JPEG", qtables=[images.camera_table().tolist()] * 2))
+    (folder / "a.jpeg").write_bytes(images.jpeg(pattern(300, 300), 90))
+    (folder / "notes.txt").write_text("not a picture")
+    out = tmp_path / "real"
+    script.main(["--dir", str(folder), "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    names = [c[0] for c in script.cases()]
+    assert [Path(f["file"]).name for f in result["files"]] == ["a.jpeg", "b.JPG"]
+    for f in result["files"]:
+        assert list(f["cases"]) == names
+        assert f["cases"]["the file"]["verdict"] != "uncompressed"
+        assert f["width"] == (300 if f["file"].endswith("a.jpeg") else cam.shape[1])
+    assert result["files"][0]["quality"] == 90 and result["files"][0]["ijg_table"]
+    assert not result["files"][1]["ijg_table"]
+    for row, (name, truth, _) in zip(result["summary"], script.cases()):
+        said = [f["cases"][name]["verdict"] for f in result["files"]]
+        assert row["case"] == name and row["truth"] == truth and row["files"] == 2
+        assert row["counts"] == {c: said.count(c) for c in ("uncompressed", "single", "double")}
+        assert row["accuracy"] == 50 * said.count(truth)
+    md = out.with_suffix(".md").read_text()
+    assert md.count("\n| ") == (len(names) + 1) + (2 + 1)     # headers + cases, headers + files
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="no JPEG files"):
+        script.main(["--dir", str(tmp_path / "empty"), "--out", str(out)])
+
+
 def test_eval_restorer_reports_the_mean_and_the_worst_pictures_lattice(monkeypatch):
     """A pattern is seen on the picture where it is strongest: beside each mean score the
     restorer evaluation keeps the highest lattice % of any picture."""

@@ -80,8 +80,9 @@ SCHEMAS = {
     "LightFirstPass": _obj({
         "evidence": {**NUMBER, "description": "Deviance gain (a likelihood-ratio statistic) "
                      "of the alternation that a lighter first compression's finer steps leave "
-                     "in the last steps' histograms (mostly 0-33 single on training crops, up to "
-                     "hundreds for a camera's JPEG resaved)."},
+                     "in the last steps' histograms, read on up to 2048 px a side (0-37 for single "
+                     "compressions on training crops, up to hundreds for a camera's JPEG "
+                     "resaved)."},
         "decisive": {**BOOLEAN, "description": "Evidence >= 40: a picture called compressed "
                      "is called double (one called uncompressed stays so)."},
     }, ["evidence", "decisive"],
