@@ -8,7 +8,8 @@ leaves than by a smooth outline alone.  `Detector.detect` calls a picture double
 `quality.LIGHT_DECISIVE`.  This script shows where that threshold sits: on random crops of
 the *training* pictures (the validation ones stay for `eval_detector.py`), the statistic of
 single compressions (plain pictures, a camera pipeline's, a camera's kind of table) and of
-doubles whose first pass is the lighter one (a camera's JPEG resaved, IJG pairs).
+doubles whose first pass is the lighter one (a camera's JPEG resaved, IJG pairs, some a few
+qualities apart).
 """
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ def cases():
         ("double (95,75)", "double", lambda im, rng: jpeg.compress_double(im, 95, 75)),
         ("double (90,70)", "double", lambda im, rng: jpeg.compress_double(im, 90, 70)),
         ("double (85,60)", "double", lambda im, rng: jpeg.compress_double(im, 85, 60)),
+        ("double (85,75), a few qualities lower", "double", lambda im, rng: jpeg.compress_double(im, 85, 75)),
+        ("double (70,50), a few qualities lower", "double", lambda im, rng: jpeg.compress_double(im, 70, 50)),
+        ("double (60,40), a few qualities lower", "double", lambda im, rng: jpeg.compress_double(im, 60, 40)),
         ("double (50,70), first pass heavier", "double", lambda im, rng: jpeg.compress_double(im, 50, 70)),
     ]
     return out

@@ -219,6 +219,7 @@ LIGHT_DECISIVE = 40.0       # evidence (a deviance) from which `Detector.detect`
 LIGHT_MODULATION = (0.7, 2.5)   # the fitted modulation, in lattices (a first pass gives about 1)
 LIGHT_MIN_COUNT = 20        # the histogram is read out to the last |k| with this many a side
 LIGHT_SIDE = 2048           # the central area (px a side) whose blocks the test reads
+LIGHT_MAX_RATIO = 2 / 3     # first steps tried up to this share of the last one
 
 
 def _log_likelihood(counts: np.ndarray, mu: np.ndarray) -> float:
@@ -239,20 +240,22 @@ def _lattice_share(q1: int, q2: int, top: int, noise: float = LIGHT_NOISE) -> np
 def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
                      count: int = DQ_FREQUENCIES) -> float:
     """Evidence of a first compression lighter than the last one, on the same grid: a camera's
-    JPEG (steps of 1-4) resaved at an ordinary quality (steps of 5-12).  Where the last step q2
-    is not a multiple of the first q1, each bin of c / q2 caught two or three of the first
-    pass's multiples of q1 in turn (q1 = 3, q2 = 7: 3, 2, 2, 3, 2, 2, ... from 0 outwards), so
-    the histogram of the last quantised values alternates around its smooth outline by some
-    10-30 %, a pattern fixed by q1 and q2 (the periodic artifacts of Popescu and Farid 2004, for q1 < q2).  A single
-    compression's histogram has only the outline.
+    JPEG (steps of 1-4) resaved at an ordinary quality (steps of 5-12), or any JPEG resaved a
+    few qualities lower (QF 85 then 75: steps of 3-7 then 5-12).  Where the last step q2 is not
+    a multiple of the first q1, each bin of c / q2 caught two or three of the first pass's
+    multiples of q1 in turn (q1 = 3, q2 = 7: 3, 2, 2, 3, 2, 2, ... from 0 outwards), or one or
+    two (q1 = 3, q2 = 5: 1, 2, 1, 2, ...), so the histogram of the last quantised values
+    alternates around its smooth outline, a pattern fixed by q1 and q2 (the periodic
+    artifacts of Popescu and Farid 2004, for q1 < q2).  A single compression's histogram has
+    only the outline.
 
     For each of the first `count` AC frequencies whose last step was read (`last_steps`, or
     `seen`) as q2 >= 3: the signed histogram of round(c / q2) over -top..top (top: the last |k|
     with LIGHT_MIN_COUNT coefficients a side, at most 12; at least 4, which leaves the models
     a degree of freedom) is fitted by a Poisson model whose log mean is smooth (1, k, |k|,
     k^2, |k|^3 and the zero bin apart), then with the log of the lattice's share
-    (`_lattice_share`) added with a free weight, for every q1 from 2 to q2 / 2 that does not
-    divide q2.  A fit counts when the weight is within LIGHT_MODULATION (about 1 is what a
+    (`_lattice_share`) added with a free weight, for every q1 from 2 to 2 q2 / 3
+    (LIGHT_MAX_RATIO) that does not divide q2.  A fit counts when the weight is within LIGHT_MODULATION (about 1 is what a
     lattice does; much more or less is a histogram the outline cannot follow).  Its deviance
     gain (twice the log-likelihood gain) is divided by the lattice model's residual deviance
     per degree of freedom when that is above 1 (the quasi-Poisson test: a histogram that
@@ -290,7 +293,7 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
         saturated = _log_likelihood(counts, counts)
         dof = len(counts) - smooth.shape[1] - 1
         best = 0.0
-        for q1 in range(2, q2 // 2 + 1):
+        for q1 in range(2, int(LIGHT_MAX_RATIO * q2) + 1):
             if q2 % q1 == 0:
                 continue
             x = np.column_stack([smooth, np.log(_lattice_share(q1, q2, top))])

@@ -210,6 +210,25 @@ def test_light_first_pass_finds_a_cameras_jpeg_resaved():
     flat = lambda q: np.full(64, q)
     first = images.camera_jpeg(cam, flat(2))[0]
     assert stat(images.camera_jpeg(first, flat(8))[0]) < quality.LIGHT_DECISIVE / 2
-    assert stat(jpeg.compress_double(coffee(), 50, 70)) < quality.LIGHT_DECISIVE / 2
+    # a heavier first pass leaves empty bins, which a first step of 2/3 the last's can half
+    # follow (27 here): below the threshold; double_quantisation is the test for those
+    assert stat(jpeg.compress_double(coffee(), 50, 70)) < quality.LIGHT_DECISIVE
     assert quality.light_first_pass(None) == 0.0
     assert stat(np.full((64, 64, 3), 128, np.uint8)) == 0.0      # nothing to read
+
+
+def test_light_first_pass_finds_a_jpeg_resaved_a_few_qualities_lower(monkeypatch):
+    """QF 85 then 75 (most first steps over half the last: each bin of the last catches one or
+    two of the first's multiples) and QF 70 then 50 are decisive; the same pictures saved
+    once at 75 or 50 are not.  First steps are tried up to 2 q2 / 3 (LIGHT_MAX_RATIO): up to
+    q2 / 2 alone, the pair 85/75 is not found."""
+    from skimage.data import astronaut, coffee
+    stat = lambda img: quality.light_first_pass(quality.grid_coefficients(img))
+    for pic in (coffee(), astronaut()):
+        assert stat(jpeg.compress_double(pic, 85, 75)) >= 2 * quality.LIGHT_DECISIVE
+        assert stat(jpeg.compress(pic, 75)) < quality.LIGHT_DECISIVE / 4
+        assert stat(jpeg.compress(pic, 50)) < quality.LIGHT_DECISIVE / 4
+    assert stat(jpeg.compress_double(astronaut(), 70, 50)) >= quality.LIGHT_DECISIVE
+    monkeypatch.setattr(quality, "LIGHT_MAX_RATIO", 0.5)
+    for pic in (coffee(), astronaut()):
+        assert stat(jpeg.compress_double(pic, 85, 75)) < quality.LIGHT_DECISIVE

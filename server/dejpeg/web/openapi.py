@@ -80,14 +80,15 @@ SCHEMAS = {
     "LightFirstPass": _obj({
         "evidence": {**NUMBER, "description": "Deviance gain (a likelihood-ratio statistic) "
                      "of the alternation that a lighter first compression's finer steps leave "
-                     "in the last steps' histograms, read on up to 2048 px a side (0-37 for single "
-                     "compressions on training crops, up to hundreds for a camera's JPEG "
-                     "resaved)."},
+                     "in the last steps' histograms, read on up to 2048 px a side (under 40 for all but 1 of 858 single "
+                     "compressions on training crops; up to thousands for a JPEG resaved "
+                     "lower)."},
         "decisive": {**BOOLEAN, "description": "Evidence >= 40: a picture called compressed "
                      "is called double (one called uncompressed stays so)."},
     }, ["evidence", "decisive"],
         description="The histogram test for a first compression lighter than the last on the "
-                    "same 8x8 grid (a camera's JPEG resaved at an ordinary quality); where the "
+                    "same 8x8 grid (a camera's JPEG resaved at an ordinary quality, a JPEG "
+                    "resaved a few qualities lower); where the "
                     "last steps are multiples of the first ones no trace is left, so not "
                     "decisive says nothing."),
     "FileTable": _obj({
