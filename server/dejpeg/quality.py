@@ -255,8 +255,9 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
     a degree of freedom) is fitted by a Poisson model whose log mean is smooth (1, k, |k|,
     k^2, |k|^3 and the zero bin apart), then with the log of the lattice's share
     (`_lattice_share`) added with a free weight, for every q1 from 2 to 2 q2 / 3
-    (LIGHT_MAX_RATIO) that does not divide q2.  A fit counts when the weight is within LIGHT_MODULATION (about 1 is what a
-    lattice does; much more or less is a histogram the outline cannot follow).  Its deviance
+    (LIGHT_MAX_RATIO) that does not divide q2.  A fit counts when the weight is within
+    LIGHT_MODULATION (about 1 is what a lattice does; much more or less is a histogram the
+    outline cannot follow).  Its deviance
     gain (twice the log-likelihood gain) is divided by the lattice model's residual deviance
     per degree of freedom when that is above 1 (the quasi-Poisson test: a histogram that
     neither model follows closely -- a synthetic picture's many peaks, or the hundred
