@@ -144,6 +144,7 @@ def main(argv=None):
                 tests.append("table")
             row["cases"][name] = {"truth": truth, "verdict": r["verdict"], "tests": tests,
                                   "light_first": r["light_first_pass"]["evidence"],
+                                  "light_first_quality": r["light_first_pass"]["first_quality"],
                                   "grid": [r["grid"]["dx"], r["grid"]["dy"]]}
         per_file.append(row)
         print(f"{label(path)[:40]:40s} {first.width}x{first.height} QF {first.jpeg_quality}: "
@@ -158,6 +159,12 @@ def main(argv=None):
                         "accuracy": 100 * float(np.mean([s["verdict"] == truth for s in said])),
                         "compressed_vs_not": 100 * float(np.mean([s["verdict"] != "uncompressed" for s in said])),
                         "light_first_decisive": sum("light first" in s["tests"] for s in said),
+                        # the first pass of a resave is the file: its quality is known when
+                        # its table is exactly IJG's
+                        "light_first_qf_errors": [abs(s["light_first_quality"] - f["quality"])
+                                                  for s, f in zip(said, per_file)
+                                                  if truth == "double" and f["ijg_table"]
+                                                  and s["light_first_quality"] is not None],
                         "table_decisive": sum("table" in s["tests"] for s in said)})
     overall = {"three_class_acc": float(np.mean([s["accuracy"] for s in summary])),
                "compressed_vs_not": float(np.mean([s["compressed_vs_not"] for s in summary])),
@@ -176,12 +183,14 @@ def main(argv=None):
              f"{SHIFT[0]} px left, {SHIFT[1]} top. Resaves: Pillow, 4:2:0. u / s / d: the verdict; "
              "after + the tests that were decisive (DQ: heavier first pass; 2nd grid; light "
              "first: lighter first pass on the same grid; table: the file's own table).", "",
-             "| case | truth | uncompressed | single | double | accuracy % | light first decisive | table decisive |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| case | truth | uncompressed | single | double | accuracy % | light first decisive "
+             "| its first QF vs the file's IJG table: MAE (files) | table decisive |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
-        c = s["counts"]
+        c, err = s["counts"], s["light_first_qf_errors"]
+        first = f"{np.mean(err):.1f} ({len(err)})" if err else ""
         lines.append(f"| {s['case']} | {s['truth']} | {c['uncompressed']} | {c['single']} | {c['double']} "
-                     f"| {s['accuracy']:.1f} | {s['light_first_decisive']} | {s['table_decisive']} |")
+                     f"| {s['accuracy']:.1f} | {s['light_first_decisive']} | {first} | {s['table_decisive']} |")
     lines += ["", f"Mean accuracy over the cases: {overall['three_class_acc']:.1f} %; called compressed: "
               f"{overall['compressed_vs_not']:.1f} % (every case here is compressed); median detection "
               f"{overall['median_detect_seconds']:.2f} s.", "",
@@ -191,12 +200,13 @@ def main(argv=None):
         cells = []
         for n in names:
             c = f["cases"][n]
+            first = f", QF {c['light_first_quality']}" if "light first" in c["tests"] else ""
             cells.append(c["verdict"][0] + (" +" + "/".join(c["tests"]) if c["tests"] else "")
-                         + f" ({c['light_first']:.0f})")
+                         + f" ({c['light_first']:.0f}{first})")
         lines.append(f"| {label(Path(f['file']))} | {f['width']}x{f['height']} | {f['quality']} "
                      f"({'yes' if f['ijg_table'] else 'no'}) | {f['low_steps']} | " + " | ".join(cells) + " |")
     lines += ["", "In brackets: the light-first statistic (`quality.light_first_pass`; decisive "
-              f"from {quality.LIGHT_DECISIVE:g})."]
+              f"from {quality.LIGHT_DECISIVE:g}) and, where decisive, the first quality it names."]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines[:len(summary) + 8]))
 

@@ -49,8 +49,8 @@ export interface RestoreResult {
   /** The strongest other 8×8 grid: a first compression before a crop, when decisive. */
   second_grid?: { dx: number; dy: number; evidence: number; decisive: boolean };
   /** The same grid's histograms alternating as a lighter first compression (a camera's JPEG
-   * resaved) leaves them: decisive from a deviance of 40. */
-  light_first_pass?: { evidence: number; decisive: boolean };
+   * resaved) leaves them: decisive from a deviance of 40; then the IJG quality whose steps fit. */
+  light_first_pass?: { evidence: number; decisive: boolean; first_quality?: number | null };
   /** A JPEG file only: how many frequencies sit on coarser steps than the file's own table
    * (an earlier, heavier compression), and that compression's quality when decisive. */
   file_table?: { coarser_steps: number; decisive: boolean; first_quality: number | null } | null;

@@ -120,7 +120,7 @@ def _print_row(r: dict, first: bool) -> None:
     quality = "-"
     if q:
         quality = f"{q['estimate']} ({'table' if q['source'] == 'quantization-table' else 'pixels'})"
-    # a first compression: its quality when found, "finer" when only a lighter one showed
+    # a first compression: its quality when found, "finer" when a lighter one showed unnamed
     first_q = (q or {}).get("first_estimate")
     if first_q is None:
         first_q = "finer" if r["light_first_pass"]["decisive"] else "-"

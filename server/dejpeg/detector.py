@@ -136,6 +136,7 @@ class Evidence:
     second_offset: tuple[int, int] = (0, 0)   # and that grid
     steps: np.ndarray | None = None      # the steps read at the first AC frequencies (`last_steps`)
     light_first: float = 0.0             # `quality.light_first_pass` evidence
+    light_first_quality: int | None = None   # and the first compression's quality it points to
 
     @property
     def low_step(self) -> float:
@@ -200,11 +201,11 @@ class Detector:
         steps = None if ac is None else quality.last_steps(ac)
         qf = None if ac is None else quality.quality_from_coefficients(ac, steps)
         dq, first = quality.double_quantisation(ac, qf, steps)
-        light = quality.light_first_pass(*self._light_first_reading(rgb, offset, ac, steps))
+        light, light_q = quality.light_first_pass(*self._light_first_reading(rgb, offset, ac, steps))
         block_probs = self.predict_blocks(feats)
         return Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
                         evidence, qf, quality.table_fit(ac, qf), dq, first, second,
-                        second_offset, steps, light)
+                        second_offset, steps, light, light_q)
 
     @staticmethod
     def _light_first_reading(rgb: np.ndarray, offset, ac, steps):
@@ -226,7 +227,8 @@ class Detector:
         compression (`first_compression_tests`, `double_compression_found`).  These are the
         pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
         `second_grid` and `light_first_pass` report the three tests; when the first is
-        decisive `quality.first_estimate` is the first quality.
+        decisive `quality.first_estimate` is the first quality it names (else the file table's,
+        below, else the third test's).
 
         `jpeg_quality` is the quality read from the file's own quantisation tables, when the
         upload was a JPEG; otherwise it is estimated from the pixels (when compression is
@@ -242,8 +244,8 @@ class Detector:
         pixel_p = ev.image_probs
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
-        decisive, shifted, light = first_compression_tests(ev)
-        pixel_p = double_compression_found(pixel_p, decisive or shifted or light)
+        decisive, shifted, lighter = first_compression_tests(ev)
+        pixel_p = double_compression_found(pixel_p, decisive or shifted or lighter)
         image_p = file_evidence(pixel_p) if jpeg_quality is not None else pixel_p
         table = None
         if jpeg_table is not None and ev.steps is not None:
@@ -263,6 +265,8 @@ class Detector:
             q["first_estimate"] = ev.first_quality
         elif q is not None and table is not None and table["first_quality"] is not None:
             q["first_estimate"] = table["first_quality"]
+        elif q is not None and lighter and ev.light_first_quality is not None:
+            q["first_estimate"] = ev.light_first_quality
         blocks, offset = ev.blocks, ev.offset
         return {
             "verdict": verdict,
@@ -279,7 +283,8 @@ class Detector:
                                     "first_quality": ev.first_quality if decisive else None},
             "second_grid": {"dx": ev.second_offset[0], "dy": ev.second_offset[1],
                             "evidence": round(ev.second_grid, 4), "decisive": bool(shifted)},
-            "light_first_pass": {"evidence": round(ev.light_first, 4), "decisive": bool(light)},
+            "light_first_pass": {"evidence": round(ev.light_first, 4), "decisive": bool(lighter),
+                                 "first_quality": ev.light_first_quality if lighter else None},
             "file_table": table,
             "model": self.name,
         }

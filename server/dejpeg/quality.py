@@ -238,7 +238,7 @@ def _lattice_share(q1: int, q2: int, top: int, noise: float = LIGHT_NOISE) -> np
 
 
 def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
-                     count: int = DQ_FREQUENCIES) -> float:
+                     count: int = DQ_FREQUENCIES) -> tuple[float, int | None]:
     """Evidence of a first compression lighter than the last one, on the same grid: a camera's
     JPEG (steps of 1-4) resaved at an ordinary quality (steps of 5-12), or any JPEG resaved a
     few qualities lower (QF 85 then 75: steps of 3-7 then 5-12).  Where the last step q2 is not
@@ -263,18 +263,22 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
     neither model follows closely -- a synthetic picture's many peaks, or the hundred
     thousand coefficients of a large photograph, whose outline is no exact cubic -- counts for
     less rather than all or nothing); the frequency's evidence is the best q1's.  Returns
-    their sum: a likelihood-ratio statistic, which for a single compression stays about as
-    small whatever the picture's size, and grows with the number of blocks where a first pass
-    left its lattice -- so `Detector` reads it on up to LIGHT_SIDE px a side, where the other
-    statistics read READ_SIDE: the smooth, dark or out-of-focus areas of a photograph fill the
-    first bins only.  `ai-research/light_first_thresholds.py` measures it on training crops
-    (its results file has the numbers that set LIGHT_DECISIVE) and
+    (evidence, first quality): the evidence is their sum, a likelihood-ratio statistic, which
+    for a single compression stays about as small whatever the picture's size, and grows with
+    the number of blocks where a first pass left its lattice -- so `Detector` reads it on up
+    to LIGHT_SIDE px a side, where the other statistics read READ_SIDE: the smooth, dark or
+    out-of-focus areas of a photograph fill the first bins only.  The first quality is the
+    IJG quality whose steps at those frequencies gather the most of the gains (each frequency
+    counts the gain of the step that quality has there, 0 where that step was not tried or
+    not kept; the middle of a tie), None when no gain was kept: an estimate, since cameras
+    use tables of their own.  `ai-research/light_first_thresholds.py` measures both on
+    training crops (its results file has the numbers that set LIGHT_DECISIVE) and
     `ai-research/eval_real_jpegs.py` on real JPEG files resaved.
     """
     if ac is None or len(ac) == 0:
-        return 0.0
+        return 0.0, None
     seen = last_steps(ac, count) if seen is None else seen
-    total = 0.0
+    total, by_quality = 0.0, np.zeros(len(_AC_STEPS))
     for f in range(min(count, len(seen))):
         q2 = int(seen[f])
         if q2 < 3:
@@ -293,7 +297,7 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
         plain = _log_likelihood(counts, _poisson_fit(counts, smooth, 30, 1e-8)[0])
         saturated = _log_likelihood(counts, counts)
         dof = len(counts) - smooth.shape[1] - 1
-        best = 0.0
+        gains = {}                                   # first step -> its (scaled) deviance gain
         for q1 in range(2, int(LIGHT_MAX_RATIO * q2) + 1):
             if q2 % q1 == 0:
                 continue
@@ -302,9 +306,13 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
             fitted = _log_likelihood(counts, mu)
             if LIGHT_MODULATION[0] <= beta[-1] <= LIGHT_MODULATION[1]:
                 dispersion = max(1.0, 2 * (saturated - fitted) / dof)
-                best = max(best, 2 * (fitted - plain) / dispersion)
-        total += best
-    return total
+                gains[q1] = max(0.0, 2 * (fitted - plain) / dispersion)
+        total += max(gains.values(), default=0.0)
+        by_quality += [gains.get(int(step), 0.0) for step in _AC_STEPS[:, f]]
+    if by_quality.max() <= 0:
+        return total, None
+    tied = np.flatnonzero(by_quality >= by_quality.max() * (1 - 1e-9))
+    return total, int(tied[len(tied) // 2]) + 1
 
 
 COARSER_DECISIVE = 3    # frequencies read coarser than a JPEG file's own table: double

@@ -68,8 +68,9 @@ def check_result(r: dict, h: int, w: int):
     assert 0 <= second["dx"] <= 7 and 0 <= second["dy"] <= 7
     assert second["dx"] != r["grid"]["dx"] and second["dy"] != r["grid"]["dy"]
     light = r["light_first_pass"]
-    assert set(light) == {"evidence", "decisive"} and light["evidence"] >= 0
+    assert set(light) == {"evidence", "decisive", "first_quality"} and light["evidence"] >= 0
     assert light["decisive"] == (light["evidence"] >= quality.LIGHT_DECISIVE)
+    assert light["first_quality"] is None or (light["decisive"] and 1 <= light["first_quality"] <= 100)
     if dq["decisive"] or second["decisive"] or light["decisive"]:   # they tell single from double only
         assert r["verdict"] in ("double", "uncompressed")
 
@@ -326,8 +327,12 @@ def test_a_lighter_first_pass_makes_a_compressed_verdict_double():
     assert r["light_first_pass"]["decisive"] and not r["double_quantization"]["decisive"]
     assert r["light_first_pass"]["evidence"] >= quality.LIGHT_DECISIVE
     assert r["verdict"] == "double" and r["probabilities"]["double"] == pytest.approx(0.95)
+    # the camera's table is IJG's at 92 with every step one coarser: a quality in the 80s
+    first = r["light_first_pass"]["first_quality"]
+    assert 80 <= first <= 92 and r["quality"]["first_estimate"] == first
     r = det.detect(jpeg.compress(cam, 75))
     assert r["verdict"] == "single" and not r["light_first_pass"]["decisive"]
+    assert r["light_first_pass"]["first_quality"] is None and "first_estimate" not in r["quality"]
     r = Detector(Fixed([0.9, 0.05, 0.05]), "fixed").detect(jpeg.compress(camera_jpeg, 75))
     assert r["light_first_pass"]["decisive"] and r["verdict"] == "uncompressed"
 
@@ -343,7 +348,7 @@ def test_the_lighter_first_pass_test_reads_beyond_the_central_area():
     yy, xx = np.mgrid[0:800, 0:800]
     big[400:1200, 400:1200] = (60 + 100 * (xx + yy) / 1600)[..., None].astype(np.uint8)
     resaved = jpeg.compress(saved_with(big, camera_table())[0], 75)
-    middle = quality.light_first_pass(quality.grid_coefficients(resaved))
+    middle = quality.light_first_pass(quality.grid_coefficients(resaved))[0]
     assert middle < quality.LIGHT_DECISIVE / 2
     det = Detector(Fixed([0.05, 0.9, 0.05]), "fixed")
     r = det.detect(resaved)

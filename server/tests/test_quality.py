@@ -201,7 +201,7 @@ def test_light_first_pass_finds_a_cameras_jpeg_resaved():
     from skimage.data import coffee
     cam = images.camera_picture()
     camera_made = images.camera_jpeg(cam, images.camera_table())[0]
-    stat = lambda img: quality.light_first_pass(quality.grid_coefficients(img))
+    stat = lambda img: quality.light_first_pass(quality.grid_coefficients(img))[0]
     resaved = stat(jpeg.compress(camera_made, 75))
     assert resaved >= quality.LIGHT_DECISIVE
     for single in (jpeg.compress(cam, 75), camera_made, jpeg.compress(coffee(), 75),
@@ -213,7 +213,7 @@ def test_light_first_pass_finds_a_cameras_jpeg_resaved():
     # a heavier first pass leaves empty bins, which a first step of 2/3 the last's can half
     # follow (27 here): below the threshold; double_quantisation is the test for those
     assert stat(jpeg.compress_double(coffee(), 50, 70)) < quality.LIGHT_DECISIVE
-    assert quality.light_first_pass(None) == 0.0
+    assert quality.light_first_pass(None) == (0.0, None)
     assert stat(np.full((64, 64, 3), 128, np.uint8)) == 0.0      # nothing to read
 
 
@@ -223,12 +223,15 @@ def test_light_first_pass_finds_a_jpeg_resaved_a_few_qualities_lower(monkeypatch
     once at 75 or 50 are not.  First steps are tried up to 2 q2 / 3 (LIGHT_MAX_RATIO): up to
     q2 / 2 alone, the pair 85/75 is not found."""
     from skimage.data import astronaut, coffee
-    stat = lambda img: quality.light_first_pass(quality.grid_coefficients(img))
+    test = lambda img: quality.light_first_pass(quality.grid_coefficients(img))
+    stat = lambda img: test(img)[0]
     for pic in (coffee(), astronaut()):
-        assert stat(jpeg.compress_double(pic, 85, 75)) >= 2 * quality.LIGHT_DECISIVE
+        evidence, first = test(jpeg.compress_double(pic, 85, 75))
+        assert evidence >= 2 * quality.LIGHT_DECISIVE and first == 85     # and names the first
         assert stat(jpeg.compress(pic, 75)) < quality.LIGHT_DECISIVE / 4
         assert stat(jpeg.compress(pic, 50)) < quality.LIGHT_DECISIVE / 4
-    assert stat(jpeg.compress_double(astronaut(), 70, 50)) >= quality.LIGHT_DECISIVE
+    evidence, first = test(jpeg.compress_double(astronaut(), 70, 50))
+    assert evidence >= quality.LIGHT_DECISIVE and abs(first - 70) <= 1
     monkeypatch.setattr(quality, "LIGHT_MAX_RATIO", 0.5)
     for pic in (coffee(), astronaut()):
         assert stat(jpeg.compress_double(pic, 85, 75)) < quality.LIGHT_DECISIVE

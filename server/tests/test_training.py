@@ -459,8 +459,9 @@ def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path
     real = quality.light_first_pass
 
     def recorded(ac, *args, **kw):
-        calls.append(real(ac, *args, **kw))
-        return calls[-1]
+        answer = real(ac, *args, **kw)
+        calls.append(answer[0])
+        return answer
 
     monkeypatch.setattr(quality, "light_first_pass", recorded)
     out = tmp_path / "lf"
@@ -525,6 +526,11 @@ def test_eval_real_jpegs_scores_every_file_in_every_case(tmp_path, monkeypatch):
         assert row["case"] == name and row["truth"] == truth and row["files"] == 2
         assert row["counts"] == {c: said.count(c) for c in ("uncompressed", "single", "double")}
         assert row["accuracy"] == 50 * said.count(truth)
+        named = [f["cases"][name]["light_first_quality"] for f in result["files"]]
+        assert all(q is None or "light first" in f["cases"][name]["tests"]
+                   for q, f in zip(named, result["files"]))       # a quality only when decisive
+        if truth == "single":       # a first quality is scored only against a resaved file's
+            assert row["light_first_qf_errors"] == []
     md = out.with_suffix(".md").read_text()
     assert md.count("\n| ") == (len(names) + 1) + (2 + 1)     # headers + cases, headers + files
     (tmp_path / "empty").mkdir()

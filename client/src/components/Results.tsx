@@ -119,7 +119,7 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
         }
       : light?.decisive
         ? {
-            quality: null,
+            quality: light.first_quality ?? null,
             why: (
               <>
                 a lighter one, such as a camera&apos;s, left its finer steps in the DCT histograms

@@ -80,12 +80,16 @@ SCHEMAS = {
     "LightFirstPass": _obj({
         "evidence": {**NUMBER, "description": "Deviance gain (a likelihood-ratio statistic) "
                      "of the alternation that a lighter first compression's finer steps leave "
-                     "in the last steps' histograms, read on up to 2048 px a side (under 40 for all but 1 of 858 single "
-                     "compressions on training crops; up to thousands for a JPEG resaved "
-                     "lower)."},
+                     "in the last steps' histograms, read on up to 2048 px a side (under 40 "
+                     "for all but 1 of 858 single compressions on training crops; up to "
+                     "thousands for a JPEG resaved lower)."},
         "decisive": {**BOOLEAN, "description": "Evidence >= 40: a picture called compressed "
                      "is called double (one called uncompressed stays so)."},
-    }, ["evidence", "decisive"],
+        "first_quality": {**INTEGER, "nullable": True, "description":
+                          "When decisive: the IJG quality whose steps the alternation fits best "
+                          "(an estimate: cameras use tables of their own); also "
+                          "quality.first_estimate when no other test names one."},
+    }, ["evidence", "decisive", "first_quality"],
         description="The histogram test for a first compression lighter than the last on the "
                     "same 8x8 grid (a camera's JPEG resaved at an ordinary quality, a JPEG "
                     "resaved a few qualities lower); where the "
