@@ -47,7 +47,8 @@ def check_result(r: dict, h: int, w: int):
     assert r["verdict"] in CLASSES
     check_probs(r["probabilities"])
     check_probs(r["pixel_probabilities"])
-    assert r["verdict"] == max(r["probabilities"], key=r["probabilities"].get)
+    # the verdict has the highest probability (rounded to four decimals, two may tie)
+    assert r["probabilities"][r["verdict"]] == max(r["probabilities"].values())
     assert 1 <= len(r["blocks"]) <= features.MAX_BLOCKS
     for b in r["blocks"]:
         assert set(b) == BLOCK_KEYS
@@ -75,7 +76,8 @@ def check_result(r: dict, h: int, w: int):
         assert r["verdict"] in ("double", "uncompressed")
 
 
-@pytest.mark.parametrize("h,w", [(8, 8), (40, 56), (300, 300), (270, 530), (600, 900)])
+@pytest.mark.parametrize("h,w", [(8, 8), (40, 56), (300, 300), (270, 530), (600, 900),
+                                 (20, 1600), (1000, 777)])     # the last two: read twice
 def test_detect_returns_the_documented_dict(detector, h, w):
     r = detector.detect(pattern(h, w, seed=h + w))
     check_result(r, h, w)
