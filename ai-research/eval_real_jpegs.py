@@ -29,7 +29,7 @@ accuracy per case, which tests were decisive, and the seconds a detection took.
 from __future__ import annotations
 
 import argparse
-import io
+import functools
 import json
 import time
 from pathlib import Path
@@ -39,16 +39,10 @@ from PIL import Image
 
 from dejpeg import imageio, quality, registry
 from dejpeg.archs import CLASSES
+from eval_detector import jpeg_file
 
 HERE = Path(__file__).parent
 SHIFT = (3, 5)      # px cropped off the left and the top
-
-
-def resave(rgb: np.ndarray, q: int) -> bytes:
-    """Pillow's JPEG file of `rgb` at quality `q`, 4:2:0 (what most tools save)."""
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="JPEG", quality=q, subsampling=2)
-    return buf.getvalue()
 
 
 def crop(rgb: np.ndarray) -> np.ndarray:
@@ -57,23 +51,22 @@ def crop(rgb: np.ndarray) -> np.ndarray:
 
 
 def png(rgb: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    return imageio.encode_png(rgb, compress_level=1)
 
 
 def cases():
-    """(name, truth, make(file bytes, decoded rgb) -> the upload's bytes)."""
+    """(name, truth, make(file bytes, decoded rgb, resaved) -> the upload's bytes), where
+    resaved(q) is the decoded file saved again by Pillow at quality q, 4:2:0 (made once)."""
     return [
-        ("the file", "single", lambda raw, rgb: raw),
-        ("its pixels (PNG)", "single", lambda raw, rgb: png(rgb)),
-        ("its pixels, cropped (PNG)", "single", lambda raw, rgb: png(crop(rgb))),
-        ("resaved QF 75 (file)", "double", lambda raw, rgb: resave(rgb, 75)),
-        ("resaved QF 75, pixels (PNG)", "double", lambda raw, rgb: png(decoded(resave(rgb, 75)))),
-        ("resaved QF 90 (file)", "double", lambda raw, rgb: resave(rgb, 90)),
-        ("cropped, resaved QF 80 (file)", "double", lambda raw, rgb: resave(crop(rgb), 80)),
+        ("the file", "single", lambda raw, rgb, resaved: raw),
+        ("its pixels (PNG)", "single", lambda raw, rgb, resaved: png(rgb)),
+        ("its pixels, cropped (PNG)", "single", lambda raw, rgb, resaved: png(crop(rgb))),
+        ("resaved QF 75 (file)", "double", lambda raw, rgb, resaved: resaved(75)),
+        ("resaved QF 75, pixels (PNG)", "double", lambda raw, rgb, resaved: png(decoded(resaved(75)))),
+        ("resaved QF 90 (file)", "double", lambda raw, rgb, resaved: resaved(90)),
+        ("cropped, resaved QF 80 (file)", "double", lambda raw, rgb, resaved: jpeg_file(crop(rgb), 80)),
         ("resaved QF 75, then cropped (PNG)", "double",
-         lambda raw, rgb: png(crop(decoded(resave(rgb, 75))))),
+         lambda raw, rgb, resaved: png(crop(decoded(resaved(75))))),
     ]
 
 
@@ -132,8 +125,9 @@ def main(argv=None):
                "quality": first.jpeg_quality, "ijg_table": first.jpeg_quality_exact,
                "low_steps": first.jpeg_table.reshape(8, 8)[0, :4].tolist()
                if first.jpeg_table is not None else None, "cases": {}}
+        resaved = functools.cache(lambda q, rgb=first.rgb: jpeg_file(rgb, q))
         for name, truth, make in cases():
-            up = imageio.decode(make(raw, first.rgb))       # as the server reads the upload
+            up = imageio.decode(make(raw, first.rgb, resaved))     # as the server reads the upload
             t0 = time.perf_counter()
             r = det.detect(up.rgb, jpeg_quality=up.jpeg_quality, jpeg_table=up.jpeg_table)
             seconds.append(time.perf_counter() - t0)

@@ -481,6 +481,7 @@ def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path
 def test_eval_real_jpegs_picks_a_splits_jpeg_sources(tmp_path, monkeypatch):
     """Only the sources of a split's pictures that are JPEG files, each once (a source
     appears once per corpus picture made of it), and none of the other split's."""
+    monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import eval_detector`
     script = load_script("eval_real_jpegs", monkeypatch)
     from images import jpeg, png
     srcs = {}
@@ -502,6 +503,7 @@ def test_eval_real_jpegs_scores_every_file_in_every_case(tmp_path, monkeypatch):
     """eval_real_jpegs --dir: each JPEG through the shipped detector in every case (the file,
     its pixels, crops, resaves); the summary counts what the per-file verdicts say, a file
     upload is never called uncompressed, and the report has a row per case and per file."""
+    monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import eval_detector`
     script = load_script("eval_real_jpegs", monkeypatch)
     import images
     folder = tmp_path / "camera"
