@@ -30,18 +30,19 @@ from scipy.optimize import minimize
 from dejpeg import data, registry
 from dejpeg.archs import CLASSES
 from dejpeg.detector import (CALIBRATION_FEATURES, CALIBRATION_OUTPUTS, Detector,
-                             calibrated, calibration_features, double_compression_found,
-                             first_compression_tests)
+                             calibrated, calibration_features, camera_end,
+                             double_compression_found, first_compression_tests)
 
 HERE = Path(__file__).parent
 
 
 def samples(det: Detector, pictures, n: int, seed: int, draw=data.random_case):
     """(calibration features (n, 6), CNN mean probabilities (n, 3), labels (n,), whether each
-    of the tests for a first compression was decisive (n, 3): `first_compression_tests`), for
-    n crops of `pictures` with cases drawn by `draw`."""
+    of the tests for a first compression was decisive (n, 3): `first_compression_tests`, the
+    last quality estimated from the pixels (n,), 0 where none), for n crops of `pictures` with
+    cases drawn by `draw`."""
     rng = np.random.default_rng(seed)
-    feats, probs, labels, found = [], [], [], []
+    feats, probs, labels, found, qualities = [], [], [], [], []
     for i in range(n):
         pic = pictures[i % len(pictures)]
         img = data.random_crop(pic, int(rng.integers(256, 1025)), rng)
@@ -52,7 +53,8 @@ def samples(det: Detector, pictures, n: int, seed: int, draw=data.random_case):
         feats.append(calibration_features(p, ev.grid_evidence, ev.table_fit))
         labels.append(case.label)
         found.append(first_compression_tests(ev))
-    return np.array(feats), np.array(probs), np.array(labels), np.array(found)
+        qualities.append(ev.quality or 0)
+    return np.array(feats), np.array(probs), np.array(labels), np.array(found), np.array(qualities)
 
 
 def fit_softmax(x: np.ndarray, y: np.ndarray, classes: int = 3, l2: float = 1e-3) -> np.ndarray:
@@ -135,20 +137,21 @@ def main(argv=None):
     det = registry.load_detector(models, entry, calibrated=False)
     t = time.time()
     pictures = data.load_images(Path(args.corpus) / "train")
-    x, probs, labels, found = samples(det, pictures, args.samples, seed=7)
-    xl, probs_l, labels_l, found_l = samples(det, pictures, args.camera_samples, seed=8,
-                                             draw=data.camera_case)
+    x, probs, labels, found, qual = samples(det, pictures, args.samples, seed=7)
+    xl, probs_l, labels_l, found_l, qual_l = samples(det, pictures, args.camera_samples, seed=8,
+                                                     draw=data.camera_case)
     w = fit_calibration(x, labels, xl, labels_l)
 
-    def verdicts(feats, probs_, found_):
-        """(CNN mean argmax, calibrated argmax, served argmax: then the three tests, as `detect`)."""
+    def verdicts(feats, probs_, found_, qual_):
+        """(CNN mean argmax, calibrated argmax, served argmax: then `camera_end` and the three
+        tests, as `detect`)."""
         cal = np.array([calibrated(f, w) for f in feats])
-        served_ = np.array([np.argmax(double_compression_found(p, f.any()))
-                            for p, f in zip(cal, found_)])
+        served_ = np.array([np.argmax(double_compression_found(camera_end(p, q or None), f.any()))
+                            for p, f, q in zip(cal, found_, qual_)])
         return probs_.argmax(axis=1), cal.argmax(axis=1), served_
 
-    before, after, served = verdicts(x, probs, found)
-    before_l, after_l, served_l = verdicts(xl, probs_l, found_l)
+    before, after, served = verdicts(x, probs, found, qual)
+    before_l, after_l, served_l = verdicts(xl, probs_l, found_l, qual_l)
     rate = lambda col, label: round(100 * float(found[labels == label, col].mean()), 2)
     light = labels_l > 0
     result = {
@@ -200,7 +203,7 @@ def main(argv=None):
              f"| camera range: three classes, as served (%) | {pct('camera_three_class_acc_served')} |",
              f"| three classes, CNN mean alone (%) | {pct('three_class_acc_cnn')} |",
              f"| three classes, calibrated (%) | {pct('three_class_acc_calibrated')} |",
-             f"| three classes, calibrated, then the three tests for a first compression (as served, %) "
+             f"| three classes, calibrated, then `camera_end` and the three tests for a first compression (as served, %) "
              f"| {pct('three_class_acc_served')} |",
              "| same-grid histogram test decisive, % of uncompressed / single / double | "
              + " / ".join(f"{v:.2f}" for v in result["double_quantisation_decisive_pct"].values()) + " |",

@@ -122,6 +122,39 @@ def file_cases():
     return cases
 
 
+TWIN_DIFFERS = 1.0     # % of values: a double this close to its single twin is one to the pixels
+
+
+def single_twin(case: Case, im: np.ndarray) -> np.ndarray:
+    """What a double `case` makes of `im` without its first pass: the same picture, cropped as
+    between the passes, compressed once at the last quality, cropped as at the end."""
+    dx, dy = case.recrop
+    return Case("single", case.q2, shift=case.shift).apply(np.ascontiguousarray(im[dy:, dx:]))
+
+
+def twin_ceiling(rows) -> float:
+    """The best three-class image accuracy any detector can reach on `rows` (a mean over
+    cases, in %), given the doubles whose pixels are their single twin's (`twin_differs_pct`
+    under TWIN_DIFFERS): such a double and the single at its last quality with the same final
+    crop show the same pixels, so whatever a detector says of them, it is right on one kind
+    only.  Each such group counts as many rows right as its larger kind has."""
+    groups, alone = {}, 0
+    for r in rows:
+        case = r["case_obj"]
+        key = (case.q2 if case.kind == "double" else case.q1, case.shift)
+        if case.kind == "double" and r["twin_differs_pct"] < TWIN_DIFFERS:
+            groups.setdefault(key, [0, 0])[1] += 1
+        else:
+            alone += 1
+    for r in rows:                      # the singles those twins share their pixels with
+        case = r["case_obj"]
+        if case.kind == "single" and (case.q1, case.shift) in groups:
+            groups[(case.q1, case.shift)][0] += 1
+            alone -= 1
+    right = alone + sum(max(g) for g in groups.values())
+    return 100 * right / len(rows)
+
+
 def views(im, side=1024, limit=4):
     """Up to `limit` non-overlapping side x side views of a picture (the whole of a small one)."""
     h, w = im.shape[:2]
@@ -145,9 +178,11 @@ def main(argv=None):
     t0 = time.time()
     for case in cases():
         blocks_ok = blocks_n = img_ok = cnn_ok = mode_ok = bin_ok = cnn_bin_ok = bin_blocks_ok = 0
-        q_err, decisive, shifted, light, first_err = [], 0, 0, 0, []
+        q_err, decisive, shifted, light, first_err, differs = [], 0, 0, 0, [], []
         for im in imgs:
             x = case.apply(im)
+            if case.kind == "double":
+                differs.append(100 * float(np.mean(x != single_twin(case, im))))
             ev = det.blocks_and_evidence(x)
             r = det.detect(x, evidence=ev)
             offset = (r["grid"]["dx"], r["grid"]["dy"])
@@ -189,7 +224,9 @@ def main(argv=None):
                      "second_grid_decisive_pct": 100 * shifted / n,
                      "light_first_decisive_pct": 100 * light / n,
                      "first_qf_mae": float(np.mean(first_err)) if first_err else None,
-                     "seed_block_acc": SEED_BLOCK_ACC.get(case.name)})
+                     "twin_differs_pct": float(np.mean(differs)) if differs else None,
+                     "twin_identical_views": sum(d == 0 for d in differs) if differs else None,
+                     "seed_block_acc": SEED_BLOCK_ACC.get(case.name), "case_obj": case})
         r = rows[-1]
         print(f"{r['case']:32s} block {r['block_acc']:5.1f}  image {r['image_acc']:5.1f} "
               f"(CNN {r['image_acc_cnn']:5.1f}, mode {r['image_acc_mode']:5.1f})  "
@@ -261,11 +298,16 @@ def main(argv=None):
         "light_first_decisive_on_doubles_pct": avg("light_first_decisive_pct",
                                                    [r for r in rows if r["case"].startswith("double")]),
         "qf_mae_pixels": float(np.mean([r["qf_mae"] for r in rows if r["qf_mae"] is not None])),
+        "twin_ceiling_three_class_image_acc": twin_ceiling(rows),
         "seconds": round(time.time() - t0, 1),
         "views": len(imgs), "pictures": len(pictures),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary,
+    twins = [r["case"] for r in rows
+             if r["twin_differs_pct"] is not None and r["twin_differs_pct"] < TWIN_DIFFERS]
+    for r in rows:
+        del r["case_obj"]
+    Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary, "twins": twins,
                                                     "conditions": extra, "files": files}, indent=1))
     lines = [
         "# Detector evaluation (validation split)", "",
@@ -289,11 +331,17 @@ def main(argv=None):
         "probabilities without the calibration (`Detector.image_probs`: the mean block "
         "probabilities, or a pooled model's answer on the blocks' mean histogram); "
         "\"seed's mode\" the most frequent block argmax.", "",
+        "\"differs from its single twin\": the share of pixel values in which a double differs "
+        "from the same view compressed once at its last quality, cropped the same way "
+        "(`single_twin`), and in brackets the views where not one value differs.  Under "
+        f"{TWIN_DIFFERS:g} % the double is its single twin to any detector: the summary's "
+        "`twin_ceiling_three_class_image_acc` is the best three-class accuracy any detector can "
+        "reach on these cases for that reason alone (`twin_ceiling`).", "",
         "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "
         "| image acc, seed's mode % | compressed-vs-not (image) % | same, CNN mean % "
         "| QF from pixels: MAE | exact % | DQ test decisive % | first QF: MAE | second grid decisive % "
-        "| light first decisive % |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "| light first decisive % | differs from its single twin: % of values (identical views) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda v, d=1: "" if v is None else f"{v:.{d}f}"
         lines.append(f"| {r['case']} | {r['blocks']} | {f(r['block_acc'])} | {f(r['seed_block_acc'])} | "
@@ -301,7 +349,9 @@ def main(argv=None):
                      f"{f(r['binary_image_acc'])} | {f(r['binary_image_acc_cnn'])} | "
                      f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} | {f(r['dq_decisive_pct'])} | "
                      f"{f(r['first_qf_mae'])} | {f(r['second_grid_decisive_pct'])} | "
-                     f"{f(r['light_first_decisive_pct'])} |")
+                     f"{f(r['light_first_decisive_pct'])} | "
+                     + ("" if r["twin_differs_pct"] is None
+                        else f"{r['twin_differs_pct']:.2f} ({r['twin_identical_views']})") + " |")
     lines += ["", "Camera-like conditions (`conditions`; not in the summary): tables as a camera's "
               "(IJG's with every step moved by -1..+1, so none matches exactly; chroma 4:2:2), "
               "sensor-like noise (Gaussian, sigma 3 grey levels), 4:4:4 chroma; a camera's "
@@ -323,6 +373,8 @@ def main(argv=None):
     lines += [f"| {e['case']} | {e['truth']} | {e['accuracy']:.1f} | {e['accuracy_without_table_check']:.1f} | "
               f"{e['table_check_decisive_pct']:.1f} | "
               + ("" if e["first_qf_mae"] is None else f"{e['first_qf_mae']:.2f}") + " |" for e in files]
+    lines += ["", "Doubles whose pixels are their single twin's (under "
+              f"{TWIN_DIFFERS:g} % of values differ): " + (", ".join(twins) or "none") + "."]
     lines += ["", "Summary: " + ", ".join(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}"
                                           for k, v in summary.items()), "",
               "Compressed-vs-not is balanced: the mean of the accuracy on compressed cases and on "

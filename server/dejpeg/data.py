@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from . import features, jpeg
+from . import features, jpeg, quality
 from .archs import CLASSES
 
 
@@ -98,7 +98,7 @@ def random_case(rng: np.random.Generator) -> Case:
             return Case("double", q1, q2, recrop, shift)
 
 
-CAMERA_QUALITIES = (96, 99)    # the light end where cameras save, left out of `random_case`
+CAMERA_QUALITIES = (quality.CAMERA_END, 99)    # the light end where cameras save, left out of `random_case`
 
 
 def camera_case(rng: np.random.Generator) -> Case:

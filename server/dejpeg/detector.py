@@ -108,6 +108,27 @@ def double_compression_found(image_p: np.ndarray, found: bool) -> np.ndarray:
     return p
 
 
+def camera_end(image_p: np.ndarray, last_quality: int | None) -> np.ndarray:
+    """Image probabilities once the last quality is known to be at the light end where
+    cameras save (estimated from the pixels at `quality.CAMERA_END` or more; `data.CAMERA_QUALITIES`).
+    The CNN trained on QF 10-95 only: there it calls most pictures uncompressed, and its
+    single / double ratio, which the calibration's second question reads and which was fitted
+    on QF <= 95, says nothing there (an ad hoc look at the validation split's QF 97-99 singles:
+    the 4 views of 78 called double had a calibrated P(double | compressed) of 0.50-0.51,
+    coin flips).  A first compression that does
+    leave a trace under such a light last pass (a heavier one: coarse steps that the pixels
+    read as the last quality's, so the estimate is not at this end) is the tests' to find
+    (`first_compression_tests`).  So on a picture called compressed, the "double" mass moves to
+    "single"; a picture called uncompressed stays so (compressed-vs-not is the calibration's)."""
+    p = np.asarray(image_p, np.float64).copy()
+    single, double = CLASSES.index("single"), CLASSES.index("double")
+    if (last_quality is not None and last_quality >= quality.CAMERA_END
+            and int(np.argmax(p)) != CLASSES.index("uncompressed")):
+        p[single] += p[double]
+        p[double] = 0.0
+    return p
+
+
 def file_evidence(image_p: np.ndarray) -> np.ndarray:
     """Image probabilities given that the upload is a JPEG file (so compressed at least
     once): P(uncompressed) is 0, single and double keep their ratio.  When the pixels are
@@ -223,7 +244,8 @@ class Detector:
 
         Image probabilities: the CNN's for the image (`image_probs`), then, when
         the detector has a calibration, two logistic regressions on them, the grid evidence and
-        the quantiser-table fit together (`calibrate`); then the three tests for a first
+        the quantiser-table fit together (`calibrate`); at the light end where cameras save, no
+        double without a test (`camera_end`); then the three tests for a first
         compression (`first_compression_tests`, `double_compression_found`).  These are the
         pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
         `second_grid` and `light_first_pass` report the three tests; when the first is
@@ -234,7 +256,12 @@ class Detector:
         upload was a JPEG; otherwise it is estimated from the pixels (when compression is
         detected).  A JPEG file has been compressed at least once, whatever its pixels look
         like (a camera's QF 97 leaves little trace): then `probabilities` are the pixels'
-        single and double ones renormalised (`file_evidence`) and the verdict is one of the two.
+        single and double ones renormalised (`file_evidence`) and the verdict is one of the two;
+        when the pixels' last quality is at the light end where cameras save, single unless a
+        test found a first compression (`camera_end`, which the pixels' own verdict of
+        uncompressed held off: such a file's pixels often look uncompressed, and their single /
+        double ratio says nothing; a file whose pixels read a heavier first pass's steps, QF 97
+        after QF 50, keeps the pixels' ratio).
         `jpeg_table` is then the file's luma table (64 steps, natural order): when the
         coefficients sit on a coarser lattice than it (`quality.coarser_than_table`), a heavier
         compression came first and the verdict is double (`file_table`; null without a table).
@@ -244,9 +271,14 @@ class Detector:
         pixel_p = ev.image_probs
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
+        pixel_p = camera_end(pixel_p, ev.quality)
         decisive, shifted, lighter = first_compression_tests(ev)
         pixel_p = double_compression_found(pixel_p, decisive or shifted or lighter)
-        image_p = file_evidence(pixel_p) if jpeg_quality is not None else pixel_p
+        image_p = pixel_p
+        if jpeg_quality is not None:
+            image_p = file_evidence(pixel_p)
+            if not (decisive or shifted or lighter):
+                image_p = camera_end(image_p, ev.quality)
         table = None
         if jpeg_table is not None and ev.steps is not None:
             count, coarser_first = quality.coarser_than_table(ev.steps, jpeg_table)

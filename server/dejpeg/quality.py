@@ -48,6 +48,7 @@ def quality_from_table(table, natural_order: bool = True) -> tuple[int, bool]:
 
 
 READ_SIDE = 768     # the central area (px a side) whose blocks the pixel statistics read
+CAMERA_END = 96     # the light end where cameras save: last qualities from here up (the CNN trained on <= 95)
 
 
 def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),

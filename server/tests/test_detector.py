@@ -119,19 +119,20 @@ def test_quality_from_the_file_tables(detector):
 
 def test_a_jpeg_file_is_never_called_uncompressed():
     """The file itself is one compression: P(uncompressed) goes to 0, single and double keep
-    their ratio, and the pixels' own answer stays in pixel_probabilities."""
+    their ratio, and the pixels' own answer stays in pixel_probabilities.  (Pixels of QF 60,
+    whatever the network says: at the camera end the ratio would not count, `camera_end`.)"""
     from dejpeg.detector import file_evidence
     np.testing.assert_allclose(file_evidence(np.array([0.8, 0.15, 0.05])), [0.0, 0.75, 0.25])
     np.testing.assert_allclose(file_evidence(np.array([1.0, 0.0, 0.0])), [0.0, 1.0, 0.0])
-    img = pattern(256, 256, seed=3)
+    img = jpeg.compress(pattern(256, 256, seed=3), 60)
     det = Detector(Fixed([0.8, 0.15, 0.05]), "fixed")
     as_png = det.detect(img)
     assert as_png["verdict"] == "uncompressed" and as_png["probabilities"] == as_png["pixel_probabilities"]
-    as_jpeg = det.detect(img, jpeg_quality=97)
+    as_jpeg = det.detect(img, jpeg_quality=90)
     assert as_jpeg["verdict"] == "single"
     assert as_jpeg["probabilities"] == {"uncompressed": 0.0, "single": 0.75, "double": 0.25}
     assert as_jpeg["pixel_probabilities"] == as_png["pixel_probabilities"]
-    assert as_jpeg["quality"] == {"estimate": 97, "source": "quantization-table"}
+    assert as_jpeg["quality"] == {"estimate": 90, "source": "quantization-table"}
     doubled = Detector(Fixed([0.6, 0.1, 0.3]), "fixed").detect(img, jpeg_quality=90)
     assert doubled["verdict"] == "double"
 
@@ -243,6 +244,39 @@ def test_a_first_compression_found_makes_the_verdict_double():
     np.testing.assert_allclose(double_compression_found(p, True), [0.1, 0, 0.9])
     clean = np.array([0.6, 0.3, 0.1])                  # called uncompressed: the tests do not speak
     np.testing.assert_array_equal(double_compression_found(clean, True), clean)
+
+
+def test_at_the_camera_end_a_double_needs_a_test():
+    """The CNN trained on QF 10-95: at an estimated last quality of 96 or more its single /
+    double ratio is no evidence, so a picture called compressed is single unless a test for
+    a first compression is decisive.  Below 96, and on a verdict of uncompressed, nothing
+    changes."""
+    from dejpeg.detector import camera_end
+    p = np.array([0.1, 0.4, 0.5])
+    np.testing.assert_allclose(camera_end(p, 96), [0.1, 0.9, 0.0])
+    np.testing.assert_array_equal(camera_end(p, 95), p)
+    np.testing.assert_array_equal(camera_end(p, None), p)
+    clean = np.array([0.5, 0.2, 0.3])
+    np.testing.assert_array_equal(camera_end(clean, 99), clean)
+
+
+def test_a_camera_end_jpeg_leaning_double_is_single():
+    """Through `detect`, with a network that leans double: a QF 98 picture (its quality read
+    from the pixels) is single, and so is such a picture uploaded as a JPEG file while its
+    pixels look uncompressed; the same network on a QF 90 picture still says double, and so
+    does a file whose table says 98 but whose pixels read QF 60 (a heavier pass before)."""
+    img = pattern(256, 256, seed=5)
+    leaning = Detector(Fixed([0.05, 0.4, 0.55]), "fixed")
+    light = jpeg.compress(img, 98)
+    assert leaning.blocks_and_evidence(light).quality >= quality.CAMERA_END
+    r = leaning.detect(light)
+    assert r["verdict"] == "single" and r["probabilities"]["double"] == 0.0
+    assert leaning.detect(jpeg.compress(img, 90))["verdict"] == "double"
+    as_file = Detector(Fixed([0.8, 0.05, 0.15]), "fixed").detect(light, jpeg_quality=98)
+    assert as_file["verdict"] == "single"
+    assert as_file["pixel_probabilities"]["double"] > as_file["pixel_probabilities"]["single"]
+    heavier = jpeg.compress(img, 60)                   # a file whose pixels read QF 60
+    assert Detector(Fixed([0.8, 0.05, 0.15]), "fixed").detect(heavier, jpeg_quality=98)["verdict"] == "double"
 
 
 def test_a_jpeg_file_coarser_than_its_own_table_is_double():

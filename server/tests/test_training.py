@@ -448,6 +448,35 @@ def test_shipped_catalog_serves_the_committed_evaluation_numbers(monkeypatch):
     assert det["metrics"]["three_class_image_accuracy_pct"] == round(summary["three_class_image_acc"], 1)
 
 
+def test_eval_detector_knows_a_double_that_is_its_single_twin(monkeypatch):
+    """eval_detector's twins: IJG's QF 10 steps are five times QF 50's, an odd multiple, so
+    the second pass rounds the first's multiples just where one pass would have rounded the
+    picture's own values: (50, 10) shows single 10's pixels.  Neither (50, 30) nor a (50, 10)
+    cropped between its passes does (the first pass's grid moved, its changes to the picture
+    stay in the values: a twin here is a twin in every pixel value, not in law).
+    `twin_ceiling` counts each group of twins as right as its larger kind."""
+    script = load_script("eval_detector", monkeypatch)
+    from skimage.data import astronaut
+    from dejpeg.data import Case
+    img = np.ascontiguousarray(astronaut()[:256, :256])
+
+    def differs(case):
+        x, twin = case.apply(img), script.single_twin(case, img)
+        assert x.shape == twin.shape
+        return 100 * np.mean(x != twin)
+
+    assert differs(Case("double", 50, 10)) < script.TWIN_DIFFERS
+    assert differs(Case("double", 50, 10, recrop=(4, 2), shift=(3, 5))) > 10 * script.TWIN_DIFFERS
+    assert differs(Case("double", 50, 30)) > 10 * script.TWIN_DIFFERS
+    row = lambda case, pct=None: {"case_obj": case, "twin_differs_pct": pct}
+    rows = [row(Case("single", 10)), row(Case("double", 50, 10), 0.2),
+            row(Case("double", 50, 10, recrop=(4, 2)), 0.3), row(Case("double", 50, 30), 50.0),
+            row(Case("single", 50, shift=(3, 5))), row(Case("double", 50, 50, shift=(3, 5)), 0.5)]
+    # single 10 with its two twins: 2 right at best; single 50 shifted and its twin: 1; (50, 30): 1
+    assert script.twin_ceiling(rows) == pytest.approx(100 * 4 / 6)
+    assert script.twin_ceiling(rows[3:4]) == 100.0
+
+
 def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path, monkeypatch):
     """light_first_thresholds: the lighter-first-pass statistic of each case on each training
     crop, against quality.LIGHT_DECISIVE; a case is decisive exactly on the crops at or above
