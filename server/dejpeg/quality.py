@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from .features import GRID_MIN_EVIDENCE, ZIGZAG, block_dct, grid_search, luma
+from .features import GRID_MIN_EVIDENCE, ZIGZAG, dct_matrix, grid_search, luma
 
 LUMA_BASE = np.array([
     16, 11, 10, 16, 24, 40, 51, 61,
@@ -66,11 +66,21 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     y0 = dy + ((h - ch) // 16) * 8
     x0 = dx + ((w - cw) // 16) * 8
     area = image[y0:y0 + ch, x0:x0 + cw]
-    coef = block_dct(luma(area).astype(np.float64)).reshape(-1, 64)
-    cells = area.reshape(ch // 8, 8, cw // 8, 8, -1)      # a block holds a 0 or a 255 when
-    clipped = ((cells.min(axis=(1, 3, 4)) == 0)          # its darkest value is 0 or its
-               | (cells.max(axis=(1, 3, 4)) == 255)).reshape(-1)     # brightest 255
-    return coef[~clipped][:, ZIGZAG[1:]]
+    lo = hi = area                                      # a block holds a 0 or a 255 when its
+    if area.ndim == 3:                                  # darkest value is 0 or its brightest 255
+        lo = np.minimum(np.minimum(area[..., 0], area[..., 1]), area[..., 2])
+        hi = np.maximum(np.maximum(area[..., 0], area[..., 1]), area[..., 2])
+    clipped = ((lo.reshape(ch // 8, 8, cw // 8, 8).min(axis=(1, 3)) == 0)
+               | (hi.reshape(ch // 8, 8, cw // 8, 8).max(axis=(1, 3)) == 255)).reshape(-1)
+    pixels = luma(area).reshape(ch // 8, 8, cw // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+    # only the kept blocks, only their AC coefficients, in one matrix product
+    return pixels[~clipped].astype(np.float64) @ _AC_TRANSFORM.T
+
+
+# (63, 64): a block's 64 pixels (row-major) to its AC DCT coefficients in zig-zag order, the
+# 2-D DCT of `features.block_dct` as one matrix (the same numbers, to 1e-12; 2x faster on
+# 2048 px, where the other way spent most of its time copying)
+_AC_TRANSFORM = np.kron(dct_matrix(8), dct_matrix(8))[ZIGZAG[1:]]
 
 
 def _on_multiples(values: np.ndarray, q: np.ndarray) -> np.ndarray:
