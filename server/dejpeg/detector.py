@@ -110,16 +110,16 @@ def double_compression_found(image_p: np.ndarray, found: bool) -> np.ndarray:
 
 def camera_end(image_p: np.ndarray, last_quality: int | None) -> np.ndarray:
     """Image probabilities once the last quality is known to be at the light end where
-    cameras save (estimated from the pixels at `quality.CAMERA_END` or more; `data.CAMERA_QUALITIES`).
-    The CNN trained on QF 10-95 only: there it calls most pictures uncompressed, and its
-    single / double ratio, which the calibration's second question reads and which was fitted
-    on QF <= 95, says nothing there (an ad hoc look at the validation split's QF 97-99 singles:
-    the 4 views of 78 called double had a calibrated P(double | compressed) of 0.50-0.51,
-    coin flips).  A first compression that does
-    leave a trace under such a light last pass (a heavier one: coarse steps that the pixels
-    read as the last quality's, so the estimate is not at this end) is the tests' to find
-    (`first_compression_tests`).  So on a picture called compressed, the "double" mass moves to
-    "single"; a picture called uncompressed stays so (compressed-vs-not is the calibration's)."""
+    cameras save (estimated from the pixels at `quality.CAMERA_END` or more, as
+    `data.CAMERA_QUALITIES`).  The CNN trained on QF 10-95 only: there it calls most pictures
+    uncompressed, and its single / double ratio, which the calibration's second question reads
+    and which was fitted on QF <= 95, says nothing (an ad hoc look at the validation split's
+    QF 97-99 singles: the 4 views of 78 called double had a calibrated P(double | compressed)
+    of 0.50-0.51, coin flips).  A first compression that does leave a trace under so light a
+    last pass (a heavier one: its coarse steps are what the pixels read, so the estimate is
+    not at this end) is the tests' to find (`first_compression_tests`).  So on a picture
+    called compressed the "double" mass moves to "single"; a picture called uncompressed
+    stays so (compressed-vs-not is the calibration's)."""
     p = np.asarray(image_p, np.float64).copy()
     single, double = CLASSES.index("single"), CLASSES.index("double")
     if (last_quality is not None and last_quality >= quality.CAMERA_END
