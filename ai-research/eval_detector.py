@@ -132,27 +132,25 @@ def single_twin(case: Case, im: np.ndarray) -> np.ndarray:
     return Case("single", case.q2, shift=case.shift).apply(np.ascontiguousarray(im[dy:, dx:]))
 
 
-def twin_ceiling(rows) -> float:
-    """The best three-class image accuracy any detector can reach on `rows` (a mean over
-    cases, in %), given the doubles whose pixels are their single twin's (`twin_differs_pct`
-    under TWIN_DIFFERS): such a double and the single at its last quality with the same final
-    crop show the same pixels, so whatever a detector says of them, it is right on one kind
-    only.  Each such group counts as many rows right as its larger kind has."""
-    groups, alone = {}, 0
-    for r in rows:
-        case = r["case_obj"]
-        key = (case.q2 if case.kind == "double" else case.q1, case.shift)
-        if case.kind == "double" and r["twin_differs_pct"] < TWIN_DIFFERS:
-            groups.setdefault(key, [0, 0])[1] += 1
+def twin_ceiling(cases, differs) -> float:
+    """The best three-class image accuracy any detector can reach on `cases` (a mean over
+    cases, in %), given how much each double's pixels differ from its single twin's
+    (`differs`, % of values, None for the others): a double under TWIN_DIFFERS and the single
+    at its last quality with the same final crop show the same pixels, so whatever a detector
+    says of them, it is right on one kind only.  Each such group counts as many cases right
+    as its larger kind has."""
+    twins = {(c.q2, c.shift) for c, d in zip(cases, differs)
+             if c.kind == "double" and d < TWIN_DIFFERS}
+    groups = {key: [0, 0] for key in twins}             # (singles, doubles) showing those pixels
+    alone = 0
+    for c, d in zip(cases, differs):
+        if c.kind == "double" and d < TWIN_DIFFERS:
+            groups[(c.q2, c.shift)][1] += 1
+        elif c.kind == "single" and (c.q1, c.shift) in groups:
+            groups[(c.q1, c.shift)][0] += 1
         else:
             alone += 1
-    for r in rows:                      # the singles those twins share their pixels with
-        case = r["case_obj"]
-        if case.kind == "single" and (case.q1, case.shift) in groups:
-            groups[(case.q1, case.shift)][0] += 1
-            alone -= 1
-    right = alone + sum(max(g) for g in groups.values())
-    return 100 * right / len(rows)
+    return 100 * (alone + sum(max(g) for g in groups.values())) / len(cases)
 
 
 def views(im, side=1024, limit=4):
@@ -176,7 +174,8 @@ def main(argv=None):
     imgs = [v for im in pictures for v in views(im)]
     rows = []
     t0 = time.time()
-    for case in cases():
+    all_cases = cases()
+    for case in all_cases:
         blocks_ok = blocks_n = img_ok = cnn_ok = mode_ok = bin_ok = cnn_bin_ok = bin_blocks_ok = 0
         q_err, decisive, shifted, light, first_err, differs = [], 0, 0, 0, [], []
         for im in imgs:
@@ -226,7 +225,7 @@ def main(argv=None):
                      "first_qf_mae": float(np.mean(first_err)) if first_err else None,
                      "twin_differs_pct": float(np.mean(differs)) if differs else None,
                      "twin_identical_views": sum(d == 0 for d in differs) if differs else None,
-                     "seed_block_acc": SEED_BLOCK_ACC.get(case.name), "case_obj": case})
+                     "seed_block_acc": SEED_BLOCK_ACC.get(case.name)})
         r = rows[-1]
         print(f"{r['case']:32s} block {r['block_acc']:5.1f}  image {r['image_acc']:5.1f} "
               f"(CNN {r['image_acc_cnn']:5.1f}, mode {r['image_acc_mode']:5.1f})  "
@@ -298,15 +297,13 @@ def main(argv=None):
         "light_first_decisive_on_doubles_pct": avg("light_first_decisive_pct",
                                                    [r for r in rows if r["case"].startswith("double")]),
         "qf_mae_pixels": float(np.mean([r["qf_mae"] for r in rows if r["qf_mae"] is not None])),
-        "twin_ceiling_three_class_image_acc": twin_ceiling(rows),
+        "twin_ceiling_three_class_image_acc": twin_ceiling(all_cases, [r["twin_differs_pct"] for r in rows]),
         "seconds": round(time.time() - t0, 1),
         "views": len(imgs), "pictures": len(pictures),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     twins = [r["case"] for r in rows
              if r["twin_differs_pct"] is not None and r["twin_differs_pct"] < TWIN_DIFFERS]
-    for r in rows:
-        del r["case_obj"]
     Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary, "twins": twins,
                                                     "conditions": extra, "files": files}, indent=1))
     lines = [

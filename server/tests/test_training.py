@@ -468,13 +468,12 @@ def test_eval_detector_knows_a_double_that_is_its_single_twin(monkeypatch):
     assert differs(Case("double", 50, 10)) < script.TWIN_DIFFERS
     assert differs(Case("double", 50, 10, recrop=(4, 2), shift=(3, 5))) > 10 * script.TWIN_DIFFERS
     assert differs(Case("double", 50, 30)) > 10 * script.TWIN_DIFFERS
-    row = lambda case, pct=None: {"case_obj": case, "twin_differs_pct": pct}
-    rows = [row(Case("single", 10)), row(Case("double", 50, 10), 0.2),
-            row(Case("double", 50, 10, recrop=(4, 2)), 0.3), row(Case("double", 50, 30), 50.0),
-            row(Case("single", 50, shift=(3, 5))), row(Case("double", 50, 50, shift=(3, 5)), 0.5)]
+    cases = [Case("single", 10), Case("double", 50, 10), Case("double", 50, 10, recrop=(4, 2)),
+             Case("double", 50, 30), Case("single", 50, shift=(3, 5)), Case("double", 50, 50, shift=(3, 5))]
+    differs = [None, 0.2, 0.3, 50.0, None, 0.5]
     # single 10 with its two twins: 2 right at best; single 50 shifted and its twin: 1; (50, 30): 1
-    assert script.twin_ceiling(rows) == pytest.approx(100 * 4 / 6)
-    assert script.twin_ceiling(rows[3:4]) == 100.0
+    assert script.twin_ceiling(cases, differs) == pytest.approx(100 * 4 / 6)
+    assert script.twin_ceiling(cases[3:4], differs[3:4]) == 100.0
 
 
 def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path, monkeypatch):
