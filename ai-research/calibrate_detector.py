@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from dejpeg import data, registry
+from dejpeg import data, features, registry
 from dejpeg.archs import CLASSES
 from dejpeg.detector import (CALIBRATION_FEATURES, CALIBRATION_OUTPUTS, Detector,
                              calibrated, calibration_features, camera_end,
-                             double_compression_found, first_compression_tests)
+                             LATTICE_DECISIVE, double_compression_found, first_compression_tests,
+                             lattice_found)
 
 HERE = Path(__file__).parent
 
@@ -39,22 +40,26 @@ HERE = Path(__file__).parent
 def samples(det: Detector, pictures, n: int, seed: int, draw=data.random_case):
     """(calibration features (n, 6), CNN mean probabilities (n, 3), labels (n,), whether each
     of the tests for a first compression was decisive (n, 3): `first_compression_tests`, the
-    last quality estimated from the pixels (n,), 0 where none), for n crops of `pictures` with
-    cases drawn by `draw`."""
+    last quality estimated from the pixels (n,), 0 where none, the whole-number lattice's
+    evidence on the grid used (n,): `features.LatticeScan.at`, read for every crop), for n
+    crops of `pictures` with cases drawn by `draw`."""
     rng = np.random.default_rng(seed)
-    feats, probs, labels, found, qualities = [], [], [], [], []
+    feats, probs, labels, found, qualities, lattice = [], [], [], [], [], []
     for i in range(n):
         pic = pictures[i % len(pictures)]
         img = data.random_crop(pic, int(rng.integers(256, 1025)), rng)
         case = draw(rng)
-        ev = det.blocks_and_evidence(case.apply(img))
+        x = case.apply(img)
+        ev = det.blocks_and_evidence(x)
         p = ev.image_probs
         probs.append(p)
         feats.append(calibration_features(p, ev.grid_evidence, ev.table_fit))
         labels.append(case.label)
         found.append(first_compression_tests(ev))
         qualities.append(ev.quality or 0)
-    return np.array(feats), np.array(probs), np.array(labels), np.array(found), np.array(qualities)
+        lattice.append(ev.lattice if ev.lattice is not None else features.lattice_scan(x).at(ev.offset))
+    return (np.array(feats), np.array(probs), np.array(labels), np.array(found), np.array(qualities),
+            np.array(lattice))
 
 
 def fit_softmax(x: np.ndarray, y: np.ndarray, classes: int = 3, l2: float = 1e-3) -> np.ndarray:
@@ -137,21 +142,21 @@ def main(argv=None):
     det = registry.load_detector(models, entry, calibrated=False)
     t = time.time()
     pictures = data.load_images(Path(args.corpus) / "train")
-    x, probs, labels, found, qual = samples(det, pictures, args.samples, seed=7)
-    xl, probs_l, labels_l, found_l, qual_l = samples(det, pictures, args.camera_samples, seed=8,
-                                                     draw=data.camera_case)
+    x, probs, labels, found, qual, lat = samples(det, pictures, args.samples, seed=7)
+    xl, probs_l, labels_l, found_l, qual_l, lat_l = samples(det, pictures, args.camera_samples, seed=8,
+                                                            draw=data.camera_case)
     w = fit_calibration(x, labels, xl, labels_l)
 
-    def verdicts(feats, probs_, found_, qual_):
-        """(CNN mean argmax, calibrated argmax, served argmax: then `camera_end` and the three
-        tests, as `detect`)."""
+    def verdicts(feats, probs_, found_, qual_, lat_):
+        """(CNN mean argmax, calibrated argmax, served argmax: then `lattice_found`,
+        `camera_end` and the three tests, as `detect`)."""
         cal = np.array([calibrated(f, w) for f in feats])
-        served_ = np.array([np.argmax(double_compression_found(camera_end(p, q or None), f.any()))
-                            for p, f, q in zip(cal, found_, qual_)])
+        served_ = np.array([np.argmax(double_compression_found(camera_end(lattice_found(p, z), q or None), f.any()))
+                            for p, f, q, z in zip(cal, found_, qual_, lat_)])
         return probs_.argmax(axis=1), cal.argmax(axis=1), served_
 
-    before, after, served = verdicts(x, probs, found, qual)
-    before_l, after_l, served_l = verdicts(xl, probs_l, found_l, qual_l)
+    before, after, served = verdicts(x, probs, found, qual, lat)
+    before_l, after_l, served_l = verdicts(xl, probs_l, found_l, qual_l, lat_l)
     rate = lambda col, label: round(100 * float(found[labels == label, col].mean()), 2)
     light = labels_l > 0
     result = {
@@ -166,6 +171,11 @@ def main(argv=None):
         "camera_compressed_called_compressed_pct": round(100 * float(np.mean(after_l[light] > 0)), 2),
         "camera_uncompressed_kept_pct": round(100 * float(np.mean(after_l[~light] == 0)), 2),
         "camera_three_class_acc_served": round(100 * float(np.mean(served_l == labels_l)), 2),
+        "camera_compressed_called_compressed_pct_served": round(100 * float(np.mean(served_l[light] > 0)), 2),
+        "camera_uncompressed_kept_pct_served": round(100 * float(np.mean(served_l[~light] == 0)), 2),
+        "binary_acc_balanced_served": round(balanced_binary_accuracy(served == 0, labels), 2),
+        "lattice_decisive_on_uncompressed_pct": round(100 * float(np.mean(
+            np.concatenate([lat[labels == 0], lat_l[labels_l == 0]]) >= LATTICE_DECISIVE)), 2),
         "three_class_acc_cnn": round(100 * float(np.mean(before == labels)), 2),
         "three_class_acc_calibrated": round(100 * float(np.mean(after == labels)), 2),
         "three_class_acc_served": round(100 * float(np.mean(served == labels)), 2),
@@ -201,9 +211,13 @@ def main(argv=None):
              f"| camera range: compressed ones called compressed, calibrated (%) | {pct('camera_compressed_called_compressed_pct')} |",
              f"| camera range: uncompressed ones kept uncompressed, calibrated (%) | {pct('camera_uncompressed_kept_pct')} |",
              f"| camera range: three classes, as served (%) | {pct('camera_three_class_acc_served')} |",
+             f"| camera range: compressed ones called compressed, as served (the decoder's lattice too, %) | {pct('camera_compressed_called_compressed_pct_served')} |",
+             f"| camera range: uncompressed ones kept uncompressed, as served (%) | {pct('camera_uncompressed_kept_pct_served')} |",
+             f"| compressed-vs-not, as served (balanced %) | {pct('binary_acc_balanced_served')} |",
+             f"| the decoder's lattice decisive on uncompressed cases, both sets (%) | {pct('lattice_decisive_on_uncompressed_pct')} |",
              f"| three classes, CNN mean alone (%) | {pct('three_class_acc_cnn')} |",
              f"| three classes, calibrated (%) | {pct('three_class_acc_calibrated')} |",
-             f"| three classes, calibrated, then `camera_end` and the three tests for a first compression (as served, %) "
+             f"| three classes, calibrated, then `lattice_found`, `camera_end` and the three tests for a first compression (as served, %) "
              f"| {pct('three_class_acc_served')} |",
              "| same-grid histogram test decisive, % of uncompressed / single / double | "
              + " / ".join(f"{v:.2f}" for v in result["double_quantisation_decisive_pct"].values()) + " |",

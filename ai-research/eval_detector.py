@@ -119,6 +119,19 @@ def file_cases():
         cases.append((f"double ({a},{b})", "double", a, lambda im, rng, a=a, b=b: jpeg_file(jpeg.compress(im, a), b)))
     cases.append(("double (50,97) recrop", "double", 50,
                   lambda im, rng: jpeg_file(np.ascontiguousarray(jpeg.compress(im, 50)[2:, 4:]), 97)))
+    # a camera's own table (no IJG one) on a camera pipeline's picture: `detector.camera_table`
+    cam = data.camera_pipeline
+    for q in (92, 90, 85):
+        cases.append((f"single, camera-like table ~QF {q} of a camera pipeline's picture", "single", None,
+                      lambda im, rng, q=q: camera_like_file(cam(im, rng), q, rng)))
+    cases += [
+        ("double: QF 60, then a camera-like table ~QF 92", "double", 60,
+         lambda im, rng: camera_like_file(jpeg.compress(im, 60), 92, rng)),
+        ("double: QF 95, then a camera-like table ~QF 90", "double", None,
+         lambda im, rng: camera_like_file(jpeg.compress(im, 95), 90, rng)),
+        ("double: camera-like ~QF 92 of a camera pipeline's picture, cropped, then another camera-like table ~QF 92", "double", None,
+         lambda im, rng: camera_like_file(np.ascontiguousarray(camera_like(cam(im, rng), 92, rng)[5:, 3:]), 92, rng)),
+    ]
     return cases
 
 
@@ -177,7 +190,7 @@ def main(argv=None):
     all_cases = cases()
     for case in all_cases:
         blocks_ok = blocks_n = img_ok = cnn_ok = mode_ok = bin_ok = cnn_bin_ok = bin_blocks_ok = 0
-        q_err, decisive, shifted, light, first_err, differs = [], 0, 0, 0, [], []
+        q_err, decisive, shifted, light, lattice, first_err, differs = [], 0, 0, 0, 0, [], []
         for im in imgs:
             x = case.apply(im)
             if case.kind == "double":
@@ -199,6 +212,7 @@ def main(argv=None):
             cnn_bin_ok += (cnn_verdict > 0) == (case.label > 0)
             shifted += r["second_grid"]["decisive"]
             light += r["light_first_pass"]["decisive"]
+            lattice += r["lattice"]["decisive"]
             if r["double_quantization"]["decisive"]:
                 decisive += 1
                 if case.kind == "double" and r["double_quantization"]["first_quality"]:
@@ -222,6 +236,7 @@ def main(argv=None):
                      "dq_decisive_pct": 100 * decisive / n,
                      "second_grid_decisive_pct": 100 * shifted / n,
                      "light_first_decisive_pct": 100 * light / n,
+                     "lattice_decisive_pct": 100 * lattice / n,
                      "first_qf_mae": float(np.mean(first_err)) if first_err else None,
                      "twin_differs_pct": float(np.mean(differs)) if differs else None,
                      "twin_identical_views": sum(d == 0 for d in differs) if differs else None,
@@ -296,6 +311,8 @@ def main(argv=None):
                                                    [r for r in rows if r["case"].startswith("single")]),
         "light_first_decisive_on_doubles_pct": avg("light_first_decisive_pct",
                                                    [r for r in rows if r["case"].startswith("double")]),
+        "lattice_decisive_on_uncompressed_pct": avg("lattice_decisive_pct", unc),
+        "lattice_decisive_on_compressed_pct": avg("lattice_decisive_pct", comp),
         "qf_mae_pixels": float(np.mean([r["qf_mae"] for r in rows if r["qf_mae"] is not None])),
         "twin_ceiling_three_class_image_acc": twin_ceiling(all_cases, [r["twin_differs_pct"] for r in rows]),
         "seconds": round(time.time() - t0, 1),
@@ -319,7 +336,10 @@ def main(argv=None):
         "periodicity of another 8x8 grid (`features.second_grid`, after a light last pass) "
         "called it double; \"light first decisive\": the histograms' alternation that a lighter "
         "first pass leaves on the same grid (`quality.light_first_pass`, a camera's JPEG resaved) "
-        "called it double.  Any of the three makes a picture called compressed double.", "",
+        "called it double.  Any of the three makes a picture called compressed double.  "
+        "\"lattice decisive\": the AC coefficients sat on whole numbers on the grid used "
+        "(`features.lattice_scan`, from `detector.LATTICE_DECISIVE`), read only where the pixels "
+        "looked uncompressed or no grid of zeros stood out; it makes such a picture compressed.", "",
         "The last five cases are the light end where cameras save (QF 96-99, which the CNN never "
         "trained on) and a camera's picture resaved at QF 75 (`camera_cases`); the summary gives "
         "the three-class accuracy with them, without them (the cases of earlier runs) and on them "
@@ -337,8 +357,9 @@ def main(argv=None):
         "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "
         "| image acc, seed's mode % | compressed-vs-not (image) % | same, CNN mean % "
         "| QF from pixels: MAE | exact % | DQ test decisive % | first QF: MAE | second grid decisive % "
-        "| light first decisive % | differs from its single twin: % of values (identical views) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "| light first decisive % | lattice decisive % "
+        "| differs from its single twin: % of values (identical views) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda v, d=1: "" if v is None else f"{v:.{d}f}"
         lines.append(f"| {r['case']} | {r['blocks']} | {f(r['block_acc'])} | {f(r['seed_block_acc'])} | "
@@ -346,7 +367,7 @@ def main(argv=None):
                      f"{f(r['binary_image_acc'])} | {f(r['binary_image_acc_cnn'])} | "
                      f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} | {f(r['dq_decisive_pct'])} | "
                      f"{f(r['first_qf_mae'])} | {f(r['second_grid_decisive_pct'])} | "
-                     f"{f(r['light_first_decisive_pct'])} | "
+                     f"{f(r['light_first_decisive_pct'])} | {f(r['lattice_decisive_pct'])} | "
                      + ("" if r["twin_differs_pct"] is None
                         else f"{r['twin_differs_pct']:.2f} ({r['twin_identical_views']})") + " |")
     lines += ["", "Camera-like conditions (`conditions`; not in the summary): tables as a camera's "

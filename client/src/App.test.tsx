@@ -108,6 +108,30 @@ describe('home page', () => {
     expect(screen.queryByText('Earlier grid')).toBeNull();
   });
 
+  it('shows the decoder lattice that gave away a JPEG at quality 100', async () => {
+    const result = {
+      ...DOUBLE_RESULT,
+      verdict: 'single',
+      probabilities: { uncompressed: 0, single: 1, double: 0 },
+      quality: { estimate: 100, source: 'pixels' },
+      grid: { dx: 5, dy: 3, evidence: 0.004 },
+      double_quantization: { evidence: 0.0, decisive: false, first_quality: null },
+      second_grid: { dx: 6, dy: 1, evidence: 0.01, decisive: false },
+      lattice: { evidence: 21.34, decisive: true },
+    };
+    await showResult(result);
+    expect(screen.getByText('Decoder lattice')).toBeTruthy();
+    expect(screen.getByText('21.3')).toBeTruthy();
+    expect(screen.getByText(/sit on whole numbers/)).toBeTruthy();
+    expect(screen.getByText(/no grid stands out/)).toBeTruthy(); // the zeros alone saw none
+  });
+
+  it('leaves the decoder lattice out when it decided nothing', async () => {
+    await showResult({ ...DOUBLE_RESULT, lattice: { evidence: 2.4, decisive: false } });
+    expect(screen.queryByText('Decoder lattice')).toBeNull();
+    expect(screen.queryByText('2.4')).toBeNull();
+  });
+
   it('sends the strength the user picks', async () => {
     const calls = mockServer();
     const { user } = await renderReady();

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +70,27 @@ SECOND_GRID_MIN_QUALITY = 85    # ... when its last compression was this light o
 SECOND_GRID_MAX_STEP = 4        # ... and its low-frequency steps, as read, this fine
 
 
+LATTICE_DECISIVE = 6.0   # lattice evidence (`features.LatticeScan.at`) from which it is compressed
+
+
+def lattice_found(image_p: np.ndarray, evidence: float | None) -> np.ndarray:
+    """Image probabilities once the grid's whole-number lattice has spoken (`evidence` on the
+    grid used: `features.LatticeScan.at`; None when not read): a picture called uncompressed
+    whose coefficients sit on a JPEG decoder's lattice (from LATTICE_DECISIVE) was compressed,
+    as a JPEG file is (`file_evidence`).  This is what tells the lightest JPEGs (QF 98-100,
+    whose steps of 1-2 zero next to nothing) from never-compressed pictures: the calibration's
+    grid evidence and table fit read quantiser multiples that steps of 1 do not show.  It never makes a
+    compressed verdict uncompressed.  `make lattice-thresholds` measures the threshold
+    (results/lattice_thresholds.md): on 614 never-compressed training crops and graphics
+    (photographs, varied, a camera pipeline's, noisy, upscaled, pixel art) the evidence was at
+    most 1.8; QF 100 JPEGs scored 6.7-51, QF 97-99 ones were decisive 67-87 % of the time."""
+    p = np.asarray(image_p, np.float64)
+    if (evidence is None or evidence < LATTICE_DECISIVE
+            or int(np.argmax(p)) != CLASSES.index("uncompressed")):
+        return p.copy()
+    return file_evidence(p)
+
+
 def second_grid_decisive(evidence: float, last_quality: int | None, low_step: float) -> bool:
     """Whether a first compression on another grid (`features.second_grid`) is certain.  Only
     a light last pass leaves the first grid's multiples standing; after a heavier one, singles'
@@ -108,7 +129,8 @@ def double_compression_found(image_p: np.ndarray, found: bool) -> np.ndarray:
     return p
 
 
-def camera_end(image_p: np.ndarray, last_quality: int | None) -> np.ndarray:
+def camera_end(image_p: np.ndarray, last_quality: int | None,
+               from_quality: int = quality.CAMERA_END) -> np.ndarray:
     """Image probabilities once the last quality is known to be at the light end where
     cameras save (estimated from the pixels at `quality.CAMERA_END` or more, as
     `data.CAMERA_QUALITIES`).  The CNN trained on QF 10-95 only: there it calls most pictures
@@ -119,14 +141,31 @@ def camera_end(image_p: np.ndarray, last_quality: int | None) -> np.ndarray:
     last pass (a heavier one: its coarse steps are what the pixels read, so the estimate is
     not at this end) is the tests' to find (`first_compression_tests`).  So on a picture
     called compressed the "double" mass moves to "single"; a picture called uncompressed
-    stays so (compressed-vs-not is the calibration's)."""
+    stays so (compressed-vs-not is the calibration's).  `from_quality`: where that end starts,
+    lower for a JPEG file saved with a camera's own table (`camera_table`)."""
     p = np.asarray(image_p, np.float64).copy()
     single, double = CLASSES.index("single"), CLASSES.index("double")
-    if (last_quality is not None and last_quality >= quality.CAMERA_END
+    if (last_quality is not None and last_quality >= from_quality
             and int(np.argmax(p)) != CLASSES.index("uncompressed")):
         p[single] += p[double]
         p[double] = 0.0
     return p
+
+
+CAMERA_TABLE_FROM = 90     # a file's own non-IJG table this light: the camera's end starts here
+
+
+def camera_table(table) -> bool:
+    """Whether a JPEG file's luma table (64 steps, natural order) is a camera's kind: no IJG
+    table matches it exactly and the closest is CAMERA_TABLE_FROM or lighter.  The CNN trained
+    on IJG tables only, and a light table's small steps moved by one (2 -> 3) are far from
+    any it saw: on camera-like files of a camera pipeline's pictures (steps of IJG's at QF 92
+    or 90 moved by -1..+1) the pixels' single / double ratio called 6 and 12 of 26 single
+    views double (`make eval-detector`, its JPEG-file table).  Such a file is treated as at
+    the camera end from CAMERA_TABLE_FROM (`camera_end`, keyed on the quality its pixels read):
+    single unless a test finds a first compression."""
+    q, exact = quality.quality_from_table(table)
+    return not exact and q >= CAMERA_TABLE_FROM
 
 
 def file_evidence(image_p: np.ndarray) -> np.ndarray:
@@ -158,6 +197,7 @@ class Evidence:
     steps: np.ndarray | None = None      # the steps read at the first AC frequencies (`last_steps`)
     light_first: float = 0.0             # `quality.light_first_pass` evidence
     light_first_quality: int | None = None   # and the first compression's quality it points to
+    lattice: float | None = None         # `features.LatticeScan.at` the grid used (None: not read)
 
     @property
     def low_step(self) -> float:
@@ -210,12 +250,24 @@ class Detector:
 
     def blocks_and_evidence(self, rgb: np.ndarray) -> Evidence:
         """The uncalibrated part of `detect`: block probabilities and the pixel statistics
-        the calibration weighs.  ai-research/calibrate_detector.py fits the calibration on it."""
+        the calibration weighs.  ai-research/calibrate_detector.py fits the calibration on it.
+        The grid is the one whose AC coefficients hold the most zeros (`features.grid_scan`);
+        when none stands out, the one whose coefficients sit most on whole numbers, if they
+        clearly do (`features.lattice_scan`, from LATTICE_DECISIVE: a JPEG at QF 98-100 zeroes
+        next to nothing); the lattice's evidence on the grid used is kept then (else `detect`
+        reads it when needed): that grid's z-score minus the best other grid's."""
         h, w = rgb.shape[:2]
         if h < 8 or w < 8:
             raise UnusableImage(f"image is {w}x{h}; the detector needs at least 8x8 pixels")
         scan = features.grid_scan(rgb)
         offset, evidence = features.locate_grid(scan)
+        lattice = None
+        if evidence < features.GRID_MIN_EVIDENCE:       # no grid of zeros: a lattice's grid?
+            scan_lattice = features.lattice_scan(rgb)
+            lattice_offset, best = scan_lattice.best()
+            if best >= LATTICE_DECISIVE:
+                offset = lattice_offset
+            lattice = scan_lattice.at(offset)
         second, second_offset = features.second_grid(scan, offset)
         feats, blocks, offset = features.image_features(rgb, offset)
         ac = quality.grid_coefficients(rgb, offset)
@@ -226,7 +278,7 @@ class Detector:
         block_probs = self.predict_blocks(feats)
         return Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
                         evidence, qf, quality.table_fit(ac, qf), dq, first, second,
-                        second_offset, steps, light, light_q)
+                        second_offset, steps, light, light_q, lattice)
 
     @staticmethod
     def _light_first_reading(rgb: np.ndarray, offset, ac, steps):
@@ -244,8 +296,10 @@ class Detector:
 
         Image probabilities: the CNN's for the image (`image_probs`), then, when
         the detector has a calibration, two logistic regressions on them, the grid evidence and
-        the quantiser-table fit together (`calibrate`); at the light end where cameras save, no
-        double without a test (`camera_end`); then the three tests for a first
+        the quantiser-table fit together (`calibrate`); a picture called uncompressed whose
+        coefficients sit on a decoder's whole-number lattice is compressed (`lattice_found`,
+        `lattice` in the answer: its evidence, null when not read); at the light end where
+        cameras save, no double without a test (`camera_end`); then the three tests for a first
         compression (`first_compression_tests`, `double_compression_found`).  These are the
         pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
         `second_grid` and `light_first_pass` report the three tests; when the first is
@@ -261,7 +315,9 @@ class Detector:
         test found a first compression (`camera_end`, which the pixels' own verdict of
         uncompressed held off: such a file's pixels often look uncompressed, and their single /
         double ratio says nothing; a file whose pixels read a heavier first pass's steps, QF 97
-        after QF 50, keeps the pixels' ratio).
+        after QF 50, keeps the pixels' ratio); a file saved with a camera's own table
+        (`camera_table`) is at that end from a last quality of CAMERA_TABLE_FROM, as its pixels
+        read it.
         `jpeg_table` is then the file's luma table (64 steps, natural order): when the
         coefficients sit on a coarser lattice than it (`quality.coarser_than_table`), a heavier
         compression came first and the verdict is double (`file_table`; null without a table).
@@ -271,6 +327,9 @@ class Detector:
         pixel_p = ev.image_probs
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
+        if int(np.argmax(pixel_p)) == CLASSES.index("uncompressed") and ev.lattice is None:
+            ev = replace(ev, lattice=features.lattice_scan(rgb).at(ev.offset))
+        pixel_p = lattice_found(pixel_p, ev.lattice)
         pixel_p = camera_end(pixel_p, ev.quality)
         decisive, shifted, lighter = first_compression_tests(ev)
         pixel_p = double_compression_found(pixel_p, decisive or shifted or lighter)
@@ -278,7 +337,9 @@ class Detector:
         if jpeg_quality is not None:
             image_p = file_evidence(pixel_p)
             if not (decisive or shifted or lighter):
-                image_p = camera_end(image_p, ev.quality)
+                light_end = (CAMERA_TABLE_FROM if jpeg_table is not None and camera_table(jpeg_table)
+                             else quality.CAMERA_END)
+                image_p = camera_end(image_p, ev.quality, light_end)
         table = None
         if jpeg_table is not None and ev.steps is not None:
             count, coarser_first = quality.coarser_than_table(ev.steps, jpeg_table)
@@ -317,6 +378,8 @@ class Detector:
                             "evidence": round(ev.second_grid, 4), "decisive": bool(shifted)},
             "light_first_pass": {"evidence": round(ev.light_first, 4), "decisive": bool(lighter),
                                  "first_quality": ev.light_first_quality if lighter else None},
+            "lattice": {"evidence": None if ev.lattice is None else round(ev.lattice, 2),
+                        "decisive": ev.lattice is not None and ev.lattice >= LATTICE_DECISIVE},
             "file_table": table,
             "model": self.name,
         }

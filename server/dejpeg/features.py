@@ -231,6 +231,37 @@ class GridScan:
         return int((self.origin[0] + sx) % 8), int((self.origin[1] + sy) % 8)
 
 
+def _scan_window(image: np.ndarray, region: int) -> tuple[int, int, int, int] | None:
+    """(x0, y0, side_x, side_y) of the window whose 64 grids a scan reads: the
+    `busiest_window` of region x region when the image has room to choose, else the largest
+    central one that leaves 8 px to shift into; None when the image is under 16 px a side."""
+    h, w = image.shape[:2]
+    side_y = min(region, ((h - 8) // 8) * 8)
+    side_x = min(region, ((w - 8) // 8) * 8)
+    if side_y < 8 or side_x < 8:
+        return None
+    if side_x == side_y == region:     # room to choose: the busiest window
+        x0, y0 = busiest_window(image[:h - 8, :w - 8], region)
+    else:
+        x0, y0 = max(0, (w - side_x - 8) // 2), max(0, (h - side_y - 8) // 2)
+    return x0, y0, side_x, side_y
+
+
+def _shifted_dcts(image: np.ndarray, window: tuple[int, int, int, int]):
+    """Yield (sy, sx, coefficients (ny, nx, 8, 8)): the luma 8x8 block DCTs of the window on
+    each of its 64 grids, the one through (x0 + sx, y0 + sy).  The 2-D DCT is separable: the
+    1-D DCT of the 8-pixel runs along x once per sx, then along y once per sy (4-5x faster
+    than a 2-D DCT of each of the 64 shifted crops)."""
+    x0, y0, side_x, side_y = window
+    area = luma(image[y0:y0 + side_y + 8, x0:x0 + side_x + 8]).astype(np.float64)
+    runs = np.lib.stride_tricks.sliding_window_view(area, 8, axis=1)
+    for sx in range(8):
+        rows = runs[:, sx:sx + side_x:8] @ _D.T                           # (side_y + 8, nx, 8 v)
+        cols = np.lib.stride_tricks.sliding_window_view(rows, 8, axis=0)   # (.., nx, 8 v, 8 y)
+        for sy in range(8):
+            yield sy, sx, np.einsum("ui,ajvi->ajuv", _D, cols[sy:sy + side_y:8], optimize=True)
+
+
 def grid_scan(image: np.ndarray, region: int = 256) -> GridScan:
     """Score the 64 candidate grids on a region of the image (the `busiest_window`).
 
@@ -239,32 +270,76 @@ def grid_scan(image: np.ndarray, region: int = 256) -> GridScan:
     the low-frequency coefficients sit on multiples of its quantisers, even after a later,
     light compression on another grid has moved them by a step or so (a picture cropped
     between two compressions).  All-equal maps when the image is under 16 pixels a side."""
-    h, w = image.shape[:2]
-    side_y = min(region, ((h - 8) // 8) * 8)
-    side_x = min(region, ((w - 8) // 8) * 8)
-    if side_y < 8 or side_x < 8:
+    window = _scan_window(image, region)
+    if window is None:
         return GridScan(np.zeros((8, 8)), np.zeros((8, 8)), (0, 0))
-    if side_x == side_y == region:     # room to choose: the busiest window
-        x0, y0 = busiest_window(image[:h - 8, :w - 8], region)
-    else:
-        x0, y0 = max(0, (w - side_x - 8) // 2), max(0, (h - side_y - 8) // 2)
-    area = luma(image[y0:y0 + side_y + 8, x0:x0 + side_x + 8]).astype(np.float64)
-    ny, nx = side_y // 8, side_x // 8
+    ny, nx = window[3] // 8, window[2] // 8
     score = np.empty((8, 8))
     low = np.empty((8, 8, ny * nx, len(PERIOD_FREQUENCIES)))
-    # the 2-D DCT is separable: the 1-D DCT of the 8-pixel runs along x once per sx, then
-    # along y once per sy (4-5x faster than a 2-D DCT of each of the 64 shifted crops)
-    runs = np.lib.stride_tricks.sliding_window_view(area, 8, axis=1)
-    for sx in range(8):
-        rows = runs[:, sx:sx + side_x:8] @ _D.T                           # (side_y + 8, nx, 8 v)
-        cols = np.lib.stride_tricks.sliding_window_view(rows, 8, axis=0)   # (.., nx, 8 v, 8 y)
-        for sy in range(8):
-            coef = np.einsum("ui,ajvi->ajuv", _D, cols[sy:sy + side_y:8], optimize=True)
-            near_zero = np.abs(coef) < 0.5
-            score[sy, sx] = (near_zero.sum() - near_zero[..., 0, 0].sum()) / (ny * nx * 63)
-            low[sy, sx] = coef.reshape(ny * nx, 64)[:, PERIOD_FREQUENCIES]
+    for sy, sx, coef in _shifted_dcts(image, window):
+        near_zero = np.abs(coef) < 0.5
+        score[sy, sx] = (near_zero.sum() - near_zero[..., 0, 0].sum()) / (ny * nx * 63)
+        low[sy, sx] = coef.reshape(ny * nx, 64)[:, PERIOD_FREQUENCIES]
     per = _periodicity(low.transpose(0, 1, 3, 2).reshape(64 * len(PERIOD_FREQUENCIES), ny * nx))
-    return GridScan(score, per.reshape(8, 8, len(PERIOD_FREQUENCIES)).mean(axis=2), (x0, y0))
+    return GridScan(score, per.reshape(8, 8, len(PERIOD_FREQUENCIES)).mean(axis=2), window[:2])
+
+
+LATTICE_MIN = 1.0          # |coefficient| from which the integer lattice is read (zeros say nothing)
+LATTICE_MIN_COUNT = 500    # coefficients a grid must have for a score
+
+
+@dataclass(frozen=True)
+class LatticeScan:
+    """`lattice_scan`'s z-scores of the 64 grids of a window, indexed as GridScan's maps."""
+    z: np.ndarray               # (8, 8)
+    origin: tuple[int, int]     # (x0, y0)
+
+    def at(self, offset: tuple[int, int]) -> float:
+        """The lattice evidence of the grid at (dx, dy) in the picture: its z-score minus the
+        best of the other 63 grids'.  A decoder's lattice is on one grid alone; a picture of
+        few colours enlarged by repeating pixels (pixel art, a 2x or 4x nearest-neighbour
+        upscale) puts near-whole coefficients on every grid aligned with its cells, 16 or 4 of
+        64, with z-scores as high as a JPEG's but no margin between them."""
+        dx, dy = offset
+        sy, sx = (dy - self.origin[1]) % 8, (dx - self.origin[0]) % 8
+        others = np.delete(self.z.ravel(), sy * 8 + sx)
+        return float(self.z[sy, sx] - others.max())
+
+    def best(self) -> tuple[tuple[int, int], float]:
+        """The grid whose coefficients sit most on whole numbers and its evidence (`at`)."""
+        sy, sx = np.unravel_index(np.argmax(self.z), self.z.shape)
+        offset = (int(self.origin[0] + sx) % 8, int(self.origin[1] + sy) % 8)
+        return offset, self.at(offset)
+
+
+def lattice_scan(image: np.ndarray, region: int = 256) -> LatticeScan:
+    """How far each of the 64 grids' AC coefficients sit on whole numbers, as z-scores.
+
+    A JPEG decoder multiplies whole-number quantised coefficients by whole-number steps, so on
+    the encoder's grid every coefficient of the decoded luma is a whole number plus the small
+    error of rounding the pixels (Y, then R, G, B: a spread of about 0.35 in DCT units).  That
+    holds at any quality, QF 100 (steps of 1, no zeros, no grid for `zero_share` to see)
+    included.  On any other grid, and on a never-compressed picture on every grid, the
+    fractional parts are uniform.  So for each grid: the mean of cos(2 pi c) over the AC
+    coefficients with |c| >= LATTICE_MIN (the bet of Luo, Huang and Qiu's "JPEG error
+    analysis", 2010: a JPEG's rounding errors are not uniform; this reading of it is our own),
+    in standard errors (sqrt(0.5 / n), the spread of the mean of cos of uniform phases) above
+    the median of the 64.  With no lattice the best of 64 is about 2.4; all 0 when a grid has
+    fewer than LATTICE_MIN_COUNT such coefficients (flat pictures) or the image is under 16
+    px a side.  The same window as `grid_scan`."""
+    window = _scan_window(image, region)
+    if window is None:
+        return LatticeScan(np.zeros((8, 8)), (0, 0))
+    mean, count = np.zeros((8, 8)), np.zeros((8, 8))
+    for sy, sx, coef in _shifted_dcts(image, window):
+        ac = coef.reshape(-1, 64)[:, 1:].astype(np.float32)
+        ac = ac[np.abs(ac) >= LATTICE_MIN]
+        count[sy, sx] = ac.size
+        phases = np.cos(np.float32(2 * np.pi) * ac)           # float32: 4x faster, ample here
+        mean[sy, sx] = float(phases.sum(dtype=np.float64)) / max(ac.size, 1)
+    if count.min() < LATTICE_MIN_COUNT:
+        return LatticeScan(np.zeros((8, 8)), window[:2])
+    return LatticeScan((mean - np.median(mean)) / np.sqrt(0.5 / count), window[:2])
 
 
 def grid_scores(image: np.ndarray, region: int = 256) -> tuple[np.ndarray, tuple[int, int]]:

@@ -10,12 +10,12 @@ import pytest
 
 from dejpeg import archs, features, jpeg, quality
 from dejpeg.archs import CLASSES
-from dejpeg.detector import Detector, aggregate, first_compression_tests
+from dejpeg.detector import LATTICE_DECISIVE, Detector, aggregate, first_compression_tests
 from dejpeg.errors import UnusableImage
 from images import pattern
 
 KEYS = {"verdict", "probabilities", "pixel_probabilities", "blocks", "grid", "quality", "model",
-        "double_quantization", "second_grid", "light_first_pass", "file_table"}
+        "double_quantization", "second_grid", "light_first_pass", "lattice", "file_table"}
 BLOCK_KEYS = {"x", "y", "size", "width", "height", "tiled", "verdict", "probabilities"}
 
 
@@ -34,6 +34,14 @@ class Fixed:
 
     def __call__(self, feats, training=False):
         return np.tile(self.p, (len(feats), 1))
+
+
+def lattice_unseen(det: Detector, img: np.ndarray, **kw):
+    """`det.detect(img)` as if the picture's whole-number lattice did not show (too few
+    coefficients, as on flat pictures): `lattice_found` then leaves an uncompressed verdict
+    alone, for tests of the steps before and after it."""
+    from dataclasses import replace
+    return det.detect(img, evidence=replace(det.blocks_and_evidence(img), lattice=0.0), **kw)
 
 
 def check_probs(p: dict):
@@ -72,6 +80,12 @@ def check_result(r: dict, h: int, w: int):
     assert set(light) == {"evidence", "decisive", "first_quality"} and light["evidence"] >= 0
     assert light["decisive"] == (light["evidence"] >= quality.LIGHT_DECISIVE)
     assert light["first_quality"] is None or (light["decisive"] and 1 <= light["first_quality"] <= 100)
+    lattice = r["lattice"]
+    assert set(lattice) == {"evidence", "decisive"}
+    assert lattice["decisive"] == (lattice["evidence"] is not None
+                                   and lattice["evidence"] >= LATTICE_DECISIVE)
+    if lattice["decisive"]:                            # the lattice says compressed
+        assert r["verdict"] != "uncompressed"
     if dq["decisive"] or second["decisive"] or light["decisive"]:   # they tell single from double only
         assert r["verdict"] in ("double", "uncompressed")
 
@@ -120,15 +134,18 @@ def test_quality_from_the_file_tables(detector):
 def test_a_jpeg_file_is_never_called_uncompressed():
     """The file itself is one compression: P(uncompressed) goes to 0, single and double keep
     their ratio, and the pixels' own answer stays in pixel_probabilities.  (Pixels of QF 60,
-    whatever the network says: at the camera end the ratio would not count, `camera_end`.)"""
+    whatever the network says: at the camera end the ratio would not count, `camera_end`;
+    their whole-number lattice taken as not decisive, as on pictures where too few
+    coefficients show it: else the pixels alone say compressed, `lattice_found`.)"""
     from dejpeg.detector import file_evidence
     np.testing.assert_allclose(file_evidence(np.array([0.8, 0.15, 0.05])), [0.0, 0.75, 0.25])
     np.testing.assert_allclose(file_evidence(np.array([1.0, 0.0, 0.0])), [0.0, 1.0, 0.0])
     img = jpeg.compress(pattern(256, 256, seed=3), 60)
     det = Detector(Fixed([0.8, 0.15, 0.05]), "fixed")
-    as_png = det.detect(img)
+    assert det.detect(img)["lattice"]["decisive"]      # as it is, the lattice shows
+    as_png = lattice_unseen(det, img)
     assert as_png["verdict"] == "uncompressed" and as_png["probabilities"] == as_png["pixel_probabilities"]
-    as_jpeg = det.detect(img, jpeg_quality=90)
+    as_jpeg = lattice_unseen(det, img, jpeg_quality=90)
     assert as_jpeg["verdict"] == "single"
     assert as_jpeg["probabilities"] == {"uncompressed": 0.0, "single": 0.75, "double": 0.25}
     assert as_jpeg["pixel_probabilities"] == as_png["pixel_probabilities"]
@@ -220,7 +237,8 @@ def test_calibration_weights_must_be_six_by_two():
 
 def test_calibration_in_detect_uses_the_pixel_statistics():
     """A CNN that says 'uncompressed' is overruled by a JPEG's grid and table fit, and
-    confirmed for a clean picture."""
+    confirmed for a clean picture (the JPEG's whole-number lattice taken as unseen, which
+    would overrule it too)."""
     cnn = Fixed([0.6, 0.3, 0.1])
     w = cnn_weights()
     w[3, 0] = 3.0                                       # compressed as the evidence ...
@@ -228,7 +246,7 @@ def test_calibration_in_detect_uses_the_pixel_statistics():
     w[5, 0] = 12.0
     clean = pattern(256, 256, seed=8)
     comp = jpeg.compress(clean, 50)
-    assert Detector(cnn, "fixed").detect(comp)["verdict"] == "uncompressed"
+    assert lattice_unseen(Detector(cnn, "fixed"), comp)["verdict"] == "uncompressed"
     calibrated = Detector(cnn, "fixed", calibration=w)
     assert calibrated.detect(comp)["verdict"] == "single"
     assert calibrated.detect(clean)["verdict"] == "uncompressed"
@@ -263,7 +281,7 @@ def test_at_the_camera_end_a_double_needs_a_test():
 def test_a_camera_end_jpeg_leaning_double_is_single():
     """Through `detect`, with a network that leans double: a QF 98 picture (its quality read
     from the pixels) is single, and so is such a picture uploaded as a JPEG file while its
-    pixels look uncompressed; the same network on a QF 90 picture still says double, and so
+    pixels look uncompressed (their lattice unseen); the same network on a QF 90 picture still says double, and so
     does a file whose table says 98 but whose pixels read QF 60 (a heavier pass before)."""
     img = pattern(256, 256, seed=5)
     leaning = Detector(Fixed([0.05, 0.4, 0.55]), "fixed")
@@ -272,11 +290,74 @@ def test_a_camera_end_jpeg_leaning_double_is_single():
     r = leaning.detect(light)
     assert r["verdict"] == "single" and r["probabilities"]["double"] == 0.0
     assert leaning.detect(jpeg.compress(img, 90))["verdict"] == "double"
-    as_file = Detector(Fixed([0.8, 0.05, 0.15]), "fixed").detect(light, jpeg_quality=98)
+    as_file = lattice_unseen(Detector(Fixed([0.8, 0.05, 0.15]), "fixed"), light, jpeg_quality=98)
     assert as_file["verdict"] == "single"
     assert as_file["pixel_probabilities"]["double"] > as_file["pixel_probabilities"]["single"]
     heavier = jpeg.compress(img, 60)                   # a file whose pixels read QF 60
     assert Detector(Fixed([0.8, 0.05, 0.15]), "fixed").detect(heavier, jpeg_quality=98)["verdict"] == "double"
+
+
+def test_a_lattice_found_makes_an_uncompressed_verdict_compressed():
+    """From LATTICE_DECISIVE, a picture called uncompressed is compressed, single and double
+    keeping their ratio (as for a JPEG file); below it, on a compressed verdict, or unread,
+    nothing changes."""
+    from dejpeg.detector import lattice_found
+    clean = np.array([0.8, 0.15, 0.05])
+    np.testing.assert_allclose(lattice_found(clean, LATTICE_DECISIVE), [0.0, 0.75, 0.25])
+    np.testing.assert_array_equal(lattice_found(clean, LATTICE_DECISIVE - 0.1), clean)
+    np.testing.assert_array_equal(lattice_found(clean, None), clean)
+    np.testing.assert_allclose(lattice_found(np.array([1.0, 0.0, 0.0]), 30.0), [0.0, 1.0, 0.0])
+    compressed = np.array([0.2, 0.3, 0.5])
+    np.testing.assert_array_equal(lattice_found(compressed, 30.0), compressed)
+
+
+def test_detect_calls_a_qf100_jpeg_compressed_on_its_lattices_grid():
+    """A network that says uncompressed, a QF 100 JPEG cropped (no zeros, no grid of zeros):
+    the lattice gives the grid (5, 3), the blocks sit on it, and the verdict is single (QF 100
+    is at the camera end: no double without a test).  The never-compressed picture stays
+    uncompressed, its lattice read on demand and far from decisive."""
+    rng = np.random.default_rng(4)
+    base = np.cumsum(rng.normal(0, 4, (320, 320, 3)), axis=0)
+    img = np.clip(base - base.min() + 20, 0, 235).astype(np.uint8)
+    clean_net = Detector(Fixed([0.9, 0.04, 0.06]), "fixed")
+    r = clean_net.detect(np.ascontiguousarray(jpeg.compress(img, 100)[5:, 3:]))
+    check_result(r, 315, 317)
+    assert (r["grid"]["dx"], r["grid"]["dy"]) == (5, 3) and r["lattice"]["decisive"]
+    assert r["verdict"] == "single" and r["quality"]["source"] == "pixels"
+    assert r["quality"]["estimate"] >= quality.CAMERA_END
+    never = clean_net.detect(img)
+    check_result(never, 320, 320)
+    assert never["verdict"] == "uncompressed"
+    assert never["lattice"]["evidence"] is not None and never["lattice"]["evidence"] < 5
+    compressed = Detector(Fixed([0.1, 0.8, 0.1]), "fixed").detect(jpeg.compress(img, 50))
+    assert compressed["lattice"]["evidence"] is None     # a grid of zeros, called compressed: not read
+
+
+def test_a_file_with_a_cameras_light_table_needs_a_test_to_be_double():
+    """A camera's own table (no IJG one matches) at the light end the camera's "fine" saves
+    use: the CNN never saw such tables, so a file saved with one is at the camera end from
+    `CAMERA_TABLE_FROM`: single unless a test finds a first compression.  An IJG table at the
+    same quality, a camera's table at an ordinary quality, and a file whose pixels read a
+    heavier pass before keep the network's word."""
+    from dejpeg.detector import CAMERA_TABLE_FROM, camera_table
+    from images import camera_jpeg, camera_picture
+    from images import camera_table as cameras_table
+    assert camera_table(cameras_table(92)) and camera_table(cameras_table(CAMERA_TABLE_FROM, seed=1))
+    assert not camera_table(quality.ijg_table(92)) and not camera_table(quality.ijg_table(99))
+    assert not camera_table(cameras_table(80, seed=1))
+    leaning = Detector(Fixed([0.05, 0.4, 0.55]), "fixed")
+    pic = camera_picture()[:384, :384]
+    pixels, table = camera_jpeg(pic, cameras_table(92))
+    r = leaning.detect(pixels, jpeg_quality=quality.quality_from_table(table)[0], jpeg_table=table)
+    assert r["verdict"] == "single" and r["probabilities"]["double"] == 0.0
+    assert r["pixel_probabilities"]["double"] > r["pixel_probabilities"]["single"]
+    pixels, table = camera_jpeg(pic, quality.ijg_table(92))
+    assert leaning.detect(pixels, jpeg_quality=92, jpeg_table=table)["verdict"] == "double"
+    pixels, table = camera_jpeg(pic, cameras_table(75, seed=2))
+    assert leaning.detect(pixels, jpeg_quality=75, jpeg_table=table)["verdict"] == "double"
+    pixels, table = camera_jpeg(jpeg.compress(pic, 50), cameras_table(92))   # pixels read QF 50's steps
+    r = leaning.detect(pixels, jpeg_quality=92, jpeg_table=table)
+    assert r["verdict"] == "double"
 
 
 def test_a_jpeg_file_coarser_than_its_own_table_is_double():
@@ -354,7 +435,8 @@ def test_detect_reports_a_first_compression_the_cnn_missed():
 def test_a_lighter_first_pass_makes_a_compressed_verdict_double():
     """A camera's JPEG resaved at QF 75: a CNN sure of "single" is overruled by the
     lighter-first-pass test (`quality.light_first_pass`), which `detect` reports; the same
-    picture saved once keeps the CNN's word; an "uncompressed" verdict is never moved."""
+    picture saved once keeps the CNN's word; an "uncompressed" verdict is never moved by it
+    (that picture's whole-number lattice taken as unseen, which would move it)."""
     from images import camera_jpeg as saved_with, camera_picture, camera_table
     cam = camera_picture()
     camera_jpeg = saved_with(cam, camera_table())[0]
@@ -369,7 +451,7 @@ def test_a_lighter_first_pass_makes_a_compressed_verdict_double():
     r = det.detect(jpeg.compress(cam, 75))
     assert r["verdict"] == "single" and not r["light_first_pass"]["decisive"]
     assert r["light_first_pass"]["first_quality"] is None and "first_estimate" not in r["quality"]
-    r = Detector(Fixed([0.9, 0.05, 0.05]), "fixed").detect(jpeg.compress(camera_jpeg, 75))
+    r = lattice_unseen(Detector(Fixed([0.9, 0.05, 0.05]), "fixed"), jpeg.compress(camera_jpeg, 75))
     assert r["light_first_pass"]["decisive"] and r["verdict"] == "uncompressed"
 
 

@@ -81,6 +81,16 @@ def test_a_camera_quality_jpeg_saved_as_png_is_compressed(server, quality):
     assert body["pixel_probabilities"]["uncompressed"] < 0.5
 
 
+def test_a_qf100_jpeg_cropped_and_saved_as_png_is_compressed(server):
+    # QF 100: steps of 1 zero next to nothing, so no grid of zeros stands out; the decoder's
+    # whole-number lattice still shows on its grid, which the crop moved to (5, 3)
+    body = detect(server, images.png(np.ascontiguousarray(compress(ORIGINAL, 100)[5:, 3:])), "a.png")
+    assert body["verdict"] == "single" and body["lattice"]["decisive"]
+    assert (body["grid"]["dx"], body["grid"]["dy"]) == (5, 3)
+    never = detect(server, images.png(ORIGINAL[5:, 3:]), "a.png")
+    assert never["verdict"] == "uncompressed" and not never["lattice"]["decisive"]
+
+
 def test_a_light_resave_of_a_heavy_jpeg_file_is_double(server):
     # QF 97 after QF 50: the file's own table says 97, its coefficients still sit on QF 50's
     # steps; the pixels alone (the same picture as PNG) cannot tell

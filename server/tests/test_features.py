@@ -129,3 +129,62 @@ def test_busiest_window_counts_textured_unclipped_blocks():
     assert features.busiest_window(clipped, 256) == (0, 256)
     grey = img[..., 1].copy()                                         # one channel works too
     assert features.busiest_window(grey, 256) == (256, 0)
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (3, 5)])
+def test_a_qf100_jpeg_shows_its_grid_by_the_whole_number_lattice(shift):
+    """At QF 100 every step is 1: no coefficient is zeroed and the zeros show no grid, but
+    on the encoder's grid the decoded coefficients sit near whole numbers; a never-compressed
+    picture's do on no grid.  The z-scores are the mean of cos(2 pi c) over the AC
+    coefficients with |c| >= 1, against the median of the 64 grids, in standard errors; the
+    evidence is the best grid's margin over the next."""
+    from dejpeg.detector import LATTICE_DECISIVE
+    rng = np.random.default_rng(4)
+    base = np.cumsum(rng.normal(0, 4, (320, 320, 3)), axis=0)
+    img = np.clip(base - base.min() + 20, 0, 235).astype(np.uint8)
+    dx, dy = shift
+    comp = np.ascontiguousarray(jpeg.compress(img, 100)[dy:, dx:])
+    assert features.grid_search(comp)[1] < features.GRID_MIN_EVIDENCE   # the zeros see nothing
+    scan = features.lattice_scan(comp)
+    offset, z = scan.best()
+    assert offset == ((8 - dx) % 8, (8 - dy) % 8) and z >= LATTICE_DECISIVE
+    assert scan.at(offset) == z
+    off_grid = scan.z.copy()
+    off_grid[np.unravel_index(np.argmax(off_grid), off_grid.shape)] = -np.inf
+    assert off_grid.max() < 5                          # every other grid: no lattice
+    clean = features.lattice_scan(np.ascontiguousarray(img[dy:, dx:]))
+    assert clean.best()[1] < 5
+    # the z-score of a grid is its mean cos against the others', read directly
+    x0, y0 = scan.origin
+    means = np.empty((8, 8))
+    area = features.luma(comp).astype(np.float64)
+    for sy in range(8):
+        for sx in range(8):
+            ac = features.block_dct(area[y0 + sy:y0 + sy + 256, x0 + sx:x0 + sx + 256])[..., 1:]
+            ac = ac[np.abs(ac) >= features.LATTICE_MIN]
+            means[sy, sx] = np.cos(2 * np.pi * ac).mean()
+    sy, sx = (offset[1] - y0) % 8, (offset[0] - x0) % 8
+    n = (np.abs(features.block_dct(area[y0 + sy:y0 + sy + 256, x0 + sx:x0 + sx + 256])[..., 1:])
+         >= features.LATTICE_MIN).sum()
+    assert scan.z[sy, sx] == pytest.approx((means[sy, sx] - np.median(means)) / np.sqrt(0.5 / n), rel=5e-3)   # float32 cos
+    assert z == pytest.approx(scan.z[sy, sx] - np.sort(scan.z.ravel())[-2])   # the margin over the next grid
+
+
+def test_the_lattice_scan_of_a_flat_or_tiny_picture_is_zero():
+    flat = np.full((300, 300, 3), 90, np.uint8)        # no coefficient reaches 1
+    assert not features.lattice_scan(flat).z.any()
+    assert not features.lattice_scan(np.zeros((12, 12, 3), np.uint8)).z.any()
+
+
+def test_pixel_art_puts_its_near_whole_coefficients_on_many_grids_not_one():
+    """A smooth picture of few colours enlarged by repeating pixels (4 levels a channel, each
+    pixel 4x4) has near-whole coefficients on every grid aligned with its cells: z-scores as
+    high as a JPEG's on several grids, but none stands out from the rest, so its lattice
+    evidence (the margin over the next grid) stays low, as a JPEG's does not."""
+    from dejpeg.detector import LATTICE_DECISIVE
+    from images import pattern
+    small = np.clip(np.rint(np.rint(pattern(80, 80, seed=1) / 85.0) * 85.0), 0, 255).astype(np.uint8)
+    art = np.repeat(np.repeat(small, 4, axis=0), 4, axis=1)
+    scan = features.lattice_scan(np.ascontiguousarray(art[1:, 2:]))
+    assert np.sort(scan.z.ravel())[-4] >= LATTICE_DECISIVE    # four grids look like a lattice
+    assert scan.best()[1] < LATTICE_DECISIVE / 2

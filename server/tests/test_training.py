@@ -506,6 +506,41 @@ def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path
     assert out.with_suffix(".md").read_text().count("\n| ") == len(cases) + 1   # header + rows
 
 
+def test_lattice_thresholds_scores_every_case_aligned_and_cropped(corpus, tmp_path, monkeypatch):
+    """lattice_thresholds: the lattice evidence of the best grid for each case on each
+    training crop, aligned and cropped, and for the graphics; a case is decisive exactly on
+    the pictures at or above detector.LATTICE_DECISIVE; the summary's largest uncompressed is
+    the never-compressed rows' largest."""
+    monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import eval_detector`
+    script = load_script("lattice_thresholds", monkeypatch)
+    from dejpeg import detector, features
+    calls = []
+    real = features.lattice_scan
+
+    def recorded(image, *args, **kw):
+        scan = real(image, *args, **kw)
+        calls.append(scan.best()[1])
+        return scan
+
+    monkeypatch.setattr(features, "lattice_scan", recorded)
+    out = tmp_path / "lat"
+    script.main(["--corpus", str(corpus), "--crops", "2", "--side", "256", "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    rows, cases = result["rows"], script.cases()
+    assert len(rows) == 2 * (len(cases) + 1)          # each case aligned and cropped, the graphics too
+    graphics = len(script.GRAPHICS)
+    assert len(calls) == 2 * (2 * len(cases) + graphics)
+    for i, r in enumerate(rows[:-2]):
+        got = calls[2 * i:2 * i + 2]
+        assert r["pictures"] == 2 and r["max"] == max(got)
+        assert r["decisive_pct"] == 50 * sum(v >= detector.LATTICE_DECISIVE for v in got)
+    assert rows[-1]["pictures"] == graphics and rows[-1]["max"] == max(calls[-graphics:])
+    assert result["summary"]["largest_uncompressed"] == max(r["max"] for r in rows if not r["compressed"])
+    assert result["summary"]["threshold"] == detector.LATTICE_DECISIVE
+    assert all(r["right_grid_pct"] is not None for r in rows if r["compressed"])
+    assert out.with_suffix(".md").read_text().count("\n| ") == len(rows) + 1   # header + rows
+
+
 def test_eval_real_jpegs_picks_a_splits_jpeg_sources(tmp_path, monkeypatch):
     """Only the sources of a split's pictures that are JPEG files, each once (a source
     appears once per corpus picture made of it), and none of the other split's."""

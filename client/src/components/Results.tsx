@@ -290,6 +290,19 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
                 </dd>
               </div>
             )}
+            {data.lattice?.decisive && typeof data.lattice.evidence === 'number' && (
+              <div>
+                <dt>Decoder lattice</dt>
+                <dd>
+                  <span className="mono">{data.lattice.evidence.toFixed(1)}</span>
+                  <span className="muted">
+                    {' '}
+                    · on this grid the DCT coefficients sit on whole numbers, as a JPEG decoder leaves them even at
+                    quality 100
+                  </span>
+                </dd>
+              </div>
+            )}
             <div>
               <dt>Restored</dt>
               <dd>{data.restored ? `Yes${data.model ? `, with ${data.model}` : ''}` : 'No'}</dd>

@@ -95,6 +95,20 @@ SCHEMAS = {
                     "resaved a few qualities lower); where the "
                     "last steps are multiples of the first ones no trace is left, so not "
                     "decisive says nothing."),
+    "Lattice": _obj({
+        "evidence": {**NUMBER, "nullable": True, "description": "How far the grid's AC DCT "
+                     "coefficients sit on whole numbers, as a JPEG decoder leaves them at any "
+                     "quality (QF 100 included): their z-score above the median of the 64 grids, "
+                     "minus the best other grid's (under 2 for never-compressed training crops, "
+                     "pixel art included; up to tens for JPEGs at QF 97-100); null when not read "
+                     "(the picture was called compressed and a grid of zeros stood out)."},
+        "decisive": {**BOOLEAN, "description": "Evidence >= 6: a picture the pixels called "
+                     "uncompressed is called compressed; when no grid of zeros stands out, "
+                     "this grid is the one used."},
+    }, ["evidence", "decisive"],
+        description="The whole-number lattice of a JPEG decoder's coefficients: what tells the "
+                    "lightest JPEGs, whose steps of 1-2 zero next to nothing, from "
+                    "never-compressed pictures."),
     "FileTable": _obj({
         "coarser_steps": {**INTEGER, "description": "How many of the first 15 AC frequencies "
                           "read a step (clear, >= 5) that is a multiple, twice or more, of the "
@@ -131,6 +145,7 @@ SCHEMAS = {
         "double_quantization": _ref("DoubleQuantization"),
         "second_grid": _ref("SecondGrid"),
         "light_first_pass": _ref("LightFirstPass"),
+        "lattice": _ref("Lattice"),
         "file_table": _ref("FileTable"),
         "image": _ref("ImageInfo"),
         "model": {**STRING, "description": "The detector's name."},
@@ -158,6 +173,7 @@ SCHEMAS = {
         "double_quantization": _ref("DoubleQuantization"),
         "second_grid": _ref("SecondGrid"),
         "light_first_pass": _ref("LightFirstPass"),
+        "lattice": _ref("Lattice"),
         "file_table": _ref("FileTable"),
     }, ["restored", "model", "image_png", "image", "timings"],
         description="The /detect fields (when detection ran, i.e. force=false) plus the result."),

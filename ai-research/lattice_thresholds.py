@@ -1,0 +1,162 @@
+"""Measure the whole-number lattice of a JPEG's coefficients on training pictures.
+
+    python ai-research/lattice_thresholds.py        # writes results/lattice_thresholds.{md,json}
+
+`features.lattice_scan` scores each of the 64 8x8 grids by how far its AC coefficients sit on
+whole numbers (z-scores), which a JPEG decoder leaves on its grid at any quality, QF 100
+included, where no coefficient is zeroed and `features.grid_scan` finds no grid; the evidence
+of a grid is its z-score's margin over the best other grid's (`LatticeScan.at`).  `Detector`
+takes the best grid from it when the zeros show none, and calls a picture compressed that the
+calibration calls uncompressed from `detector.LATTICE_DECISIVE`.  This script shows where that
+threshold sits: on random crops of the *training* pictures (the validation ones stay for
+`eval_detector.py`), the evidence of the best grid of never-compressed pictures as
+photographs, renders, graphics, upscales and pixel art come, and of light JPEGs, aligned and
+cropped (the grid moved); and whether the best grid is the JPEG's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from skimage import data as skdata
+
+from dejpeg import data, detector, features, jpeg
+from eval_detector import camera_like
+
+HERE = Path(__file__).parent
+CROP = (3, 5)       # (dx, dy) cropped off after the compression: the grid moves to (5, 3)
+
+
+def _noisy(im, rng, sigma=3.0):
+    return np.clip(np.rint(im + rng.normal(0, sigma, im.shape)), 0, 255).astype(np.uint8)
+
+
+def _upscaled(im, factor, method):
+    h, w = im.shape[:2]
+    small = im[: h // factor, : w // factor]
+    return np.asarray(Image.fromarray(small).resize((small.shape[1] * factor, small.shape[0] * factor), method))
+
+
+def _posterized(im, levels):
+    """Each channel rounded to `levels` evenly spaced values (few colours, as pixel art has)."""
+    step = 255 / (levels - 1)
+    return np.clip(np.rint(np.rint(im / step) * step), 0, 255).astype(np.uint8)
+
+
+def _graphic(name):
+    """A scikit-image picture that is no photograph (text, a checkerboard, a logo...) as RGB."""
+    im = np.asarray(getattr(skdata, name)())
+    if im.dtype == bool:
+        im = im.astype(np.uint8) * 255
+    if im.ndim == 2:
+        im = np.stack([im] * 3, axis=2)
+    return np.ascontiguousarray(im[..., :3]).astype(np.uint8)
+
+
+# scikit-image's pictures that are no photographs, or old grey ones; not its "page", a scan
+# whose zeros show a JPEG grid of their own (grid evidence 0.46): it was compressed
+GRAPHICS = ("text", "checkerboard", "horse", "logo", "clock", "camera", "moon")
+
+
+def cases():
+    """(name, compressed?, make(rgb, rng) -> the picture (the grid at (0, 0) when compressed))."""
+    cam = data.camera_pipeline
+    out = [
+        ("uncompressed", False, lambda im, rng: im),
+        ("uncompressed, varied (`data.vary`)", False, lambda im, rng: data.vary(im, rng)),
+        ("uncompressed, camera pipeline", False, lambda im, rng: cam(im, rng)),
+        ("uncompressed, noise sigma 3", False, _noisy),
+        ("uncompressed, upscaled 2x (bilinear)", False, lambda im, rng: _upscaled(im, 2, Image.Resampling.BILINEAR)),
+        ("uncompressed, upscaled 2x (nearest)", False, lambda im, rng: _upscaled(im, 2, Image.Resampling.NEAREST)),
+        ("uncompressed, upscaled 4x (nearest)", False, lambda im, rng: _upscaled(im, 4, Image.Resampling.NEAREST)),
+        ("uncompressed pixel art: 8 levels a channel, upscaled 4x (nearest)", False,
+         lambda im, rng: _upscaled(_posterized(im, 8), 4, Image.Resampling.NEAREST)),
+        ("uncompressed pixel art: 4 levels a channel, upscaled 2x (nearest)", False,
+         lambda im, rng: _upscaled(_posterized(im, 4), 2, Image.Resampling.NEAREST)),
+        ("uncompressed, 16 levels a channel", False, lambda im, rng: _posterized(im, 16)),
+    ]
+    for q in (90, 95, 97, 98, 99, 100):
+        out.append((f"single {q}", True, lambda im, rng, q=q: jpeg.compress(im, q)))
+    out += [
+        ("single 100, chroma 4:4:4", True, lambda im, rng: jpeg.compress(im, 100, subsampling=0)),
+        ("single 100 of a camera pipeline's picture", True, lambda im, rng: jpeg.compress(cam(im, rng), 100)),
+        ("single, camera-like ~QF 97 of a camera pipeline's picture", True,
+         lambda im, rng: camera_like(cam(im, rng), 97, rng)),
+        ("single 100 of a noisy picture (sigma 3)", True, lambda im, rng: jpeg.compress(_noisy(im, rng), 100)),
+    ]
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default=str(HERE / "data/corpus"))
+    ap.add_argument("--crops", type=int, default=30, help="training crops per case")
+    ap.add_argument("--side", type=int, default=768, help="crops of at most side x side")
+    ap.add_argument("--seed", type=int, default=7, help="of the crops")
+    ap.add_argument("--out", default=str(HERE / "results/lattice_thresholds"))
+    args = ap.parse_args(argv)
+
+    t0 = time.time()
+    pictures = data.load_images(Path(args.corpus) / "train")
+    rng = np.random.default_rng(args.seed)
+    crops = [data.random_crop(pictures[int(rng.integers(len(pictures)))], args.side, rng)
+             for _ in range(args.crops)]
+    threshold = detector.LATTICE_DECISIVE
+    rows = []
+
+    def measure(name, compressed, pictures_):
+        for crop_name, crop in (("", (0, 0)), (", cropped", CROP)):
+            z, right = [], []
+            for img in pictures_:
+                offset, best = features.lattice_scan(np.ascontiguousarray(img[crop[1]:, crop[0]:])).best()
+                z.append(best)
+                right.append(offset == ((8 - crop[0]) % 8, (8 - crop[1]) % 8))
+            z = np.array(z)
+            rows.append({"case": name + crop_name, "compressed": compressed, "pictures": len(z),
+                         "median": float(np.median(z)), "max": float(z.max()), "min": float(z.min()),
+                         "decisive_pct": 100 * float(np.mean(z >= threshold)),
+                         "right_grid_pct": 100 * float(np.mean(right)) if compressed else None})
+            r = rows[-1]
+            print(f"{r['case']:66s} median {r['median']:6.1f} min {r['min']:6.1f} max {r['max']:6.1f} "
+                  f"decisive {r['decisive_pct']:5.1f} %", flush=True)
+
+    for name, compressed, make in cases():
+        measure(name, compressed, [make(c, np.random.default_rng(100 + i)) for i, c in enumerate(crops)])
+    measure("uncompressed graphics (scikit-image: " + ", ".join(GRAPHICS) + ")", False,
+            [_graphic(g) for g in GRAPHICS])
+
+    clean = [r for r in rows if not r["compressed"]]
+    summary = {"threshold": threshold,
+               "largest_uncompressed": max(r["max"] for r in clean),
+               "decisive_on_uncompressed_pct": float(np.mean([r["decisive_pct"] for r in clean])),
+               "decisive_on_compressed_pct": float(np.mean([r["decisive_pct"] for r in rows if r["compressed"]])),
+               "seconds": round(time.time() - t0, 1)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
+    lines = ["# The whole-number lattice of a JPEG's coefficients, on training crops", "",
+             f"`features.lattice_scan` (the evidence of the best of the 64 grids: its z-score minus the next best grid's) on {args.crops} random "
+             f"crops (at most {args.side} px a side) of the {len(pictures)} training pictures "
+             f"(seed {args.seed}), every case on every crop, then the same with {CROP[0]} px cropped "
+             f"off the left and {CROP[1]} off the top (the grid moved); the graphics are scikit-image's "
+             f"own pictures, whole.  Decisive from {threshold:g} (`detector.LATTICE_DECISIVE`).  \"right "
+             "grid\": the best grid is the JPEG's.  \"camera-like\": IJG tables with every step "
+             "moved by -1..+1 (`eval_detector.camera_like`); \"camera pipeline\": "
+             "`data.camera_pipeline` (Bayer demosaicing, sensor noise, sharpening).", "",
+             "| case | compressed | median | min | max | decisive % | right grid % |",
+             "|---|---|---|---|---|---|---|"]
+    fmt = lambda v: "" if v is None else f"{v:.0f}"
+    lines += [f"| {r['case']} | {'yes' if r['compressed'] else 'no'} | {r['median']:.1f} | {r['min']:.1f} "
+              f"| {r['max']:.1f} | {r['decisive_pct']:.0f} | {fmt(r['right_grid_pct'])} |" for r in rows]
+    lines += ["", f"Largest evidence of a never-compressed picture: {summary['largest_uncompressed']:.1f}; "
+              f"decisive on {summary['decisive_on_uncompressed_pct']:.1f} % of them and on "
+              f"{summary['decisive_on_compressed_pct']:.1f} % of the JPEGs.  {summary['seconds']:.0f} s.", ""]
+    Path(args.out + ".md").write_text("\n".join(lines))
+    print(f"wrote {args.out}.md")
+
+
+if __name__ == "__main__":
+    main()
