@@ -106,6 +106,10 @@ def conditions():
          lambda im, rng: jpeg.compress(camera_like(cam(im, rng), 95, rng), 95, subsampling=0)),
         ("single QF 100, shifted (all steps 1: hardly a zero to show the grid)", "single",
          lambda im, rng: shift(jpeg.compress(im, 100))),
+        ("single QF 90 of the camera pipeline's picture", "single",
+         lambda im, rng: jpeg.compress(cam(im, rng), 90)),
+        ("single QF 90 of the camera pipeline's picture, shifted", "single",
+         lambda im, rng: shift(jpeg.compress(cam(im, rng), 90))),
     ]
 
 

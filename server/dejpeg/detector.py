@@ -160,8 +160,8 @@ def camera_table(table) -> bool:
     table matches it exactly and the closest is CAMERA_TABLE_FROM or lighter.  The CNN trained
     on IJG tables only, and a light table's small steps moved by one (2 -> 3) are far from
     any it saw: on camera-like files of a camera pipeline's pictures (steps of IJG's at QF 92
-    or 90 moved by -1..+1) the pixels' single / double ratio called 6 and 12 of 26 single
-    views double (`make eval-detector`, its JPEG-file table).  Such a file is treated as at
+    or 90 moved by -1..+1) the pixels' single / double ratio called 4-6 and 2-12 of 26 single
+    views double (`make eval-detector`'s JPEG-file table, two runs with other draws).  Such a file is treated as at
     the camera end from CAMERA_TABLE_FROM (`camera_end`, keyed on the quality its pixels read):
     single unless a test finds a first compression."""
     q, exact = quality.quality_from_table(table)
