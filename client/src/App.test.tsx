@@ -123,7 +123,7 @@ describe('home page', () => {
     expect(screen.getByText('Decoder lattice')).toBeTruthy();
     expect(screen.getByText('21.3')).toBeTruthy();
     expect(screen.getByText(/sit on whole numbers/)).toBeTruthy();
-    expect(screen.getByText(/no grid stands out/)).toBeTruthy(); // the zeros alone saw none
+    expect(screen.getByText(/no grid of zeros stands out/)).toBeTruthy(); // the zeros alone saw none
   });
 
   it('leaves the decoder lattice out when it decided nothing', async () => {

@@ -357,5 +357,5 @@ export function pixelVerdict(data: RestoreResult): { name: string; p: number } |
 export function gridStrength(evidence: number): string {
   if (evidence >= 0.05) return 'a JPEG grid stands out clearly';
   if (evidence >= 0.02) return 'a faint grid';
-  return 'no grid stands out';
+  return 'no grid of zeros stands out';
 }
