@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from dejpeg import data, features, registry
+from dejpeg import data, registry
 from dejpeg.archs import CLASSES
 from dejpeg.detector import (CALIBRATION_FEATURES, CALIBRATION_OUTPUTS, Detector,
                              calibrated, calibration_features, camera_end,
@@ -41,7 +41,7 @@ def samples(det: Detector, pictures, n: int, seed: int, draw=data.random_case):
     """(calibration features (n, 6), CNN mean probabilities (n, 3), labels (n,), whether each
     of the tests for a first compression was decisive (n, 3): `first_compression_tests`, the
     last quality estimated from the pixels (n,), 0 where none, the whole-number lattice's
-    evidence on the grid used (n,): `features.LatticeScan.at`, read for every crop), for n
+    evidence on the grid used (n,): `features.LatticeScan.at`), for n
     crops of `pictures` with cases drawn by `draw`."""
     rng = np.random.default_rng(seed)
     feats, probs, labels, found, qualities, lattice = [], [], [], [], [], []
@@ -49,15 +49,14 @@ def samples(det: Detector, pictures, n: int, seed: int, draw=data.random_case):
         pic = pictures[i % len(pictures)]
         img = data.random_crop(pic, int(rng.integers(256, 1025)), rng)
         case = draw(rng)
-        x = case.apply(img)
-        ev = det.blocks_and_evidence(x)
+        ev = det.blocks_and_evidence(case.apply(img))
         p = ev.image_probs
         probs.append(p)
         feats.append(calibration_features(p, ev.grid_evidence, ev.table_fit))
         labels.append(case.label)
         found.append(first_compression_tests(ev))
         qualities.append(ev.quality or 0)
-        lattice.append(ev.lattice if ev.lattice is not None else features.lattice_scan(x).at(ev.offset))
+        lattice.append(ev.lattice)
     return (np.array(feats), np.array(probs), np.array(labels), np.array(found), np.array(qualities),
             np.array(lattice))
 

@@ -342,8 +342,8 @@ def main(argv=None):
         "first pass leaves on the same grid (`quality.light_first_pass`, a camera's JPEG resaved) "
         "called it double.  Any of the three makes a picture called compressed double.  "
         "\"lattice decisive\": the AC coefficients sat on whole numbers on the grid used "
-        "(`features.lattice_scan`, from `detector.LATTICE_DECISIVE`), read only where the pixels "
-        "looked uncompressed or no grid of zeros stood out; it makes such a picture compressed.", "",
+        "(`features.lattice_scan`, from `detector.LATTICE_DECISIVE`); it makes a picture the "
+        "pixels called uncompressed compressed.", "",
         "The last five cases are the light end where cameras save (QF 96-99, which the CNN never "
         "trained on) and a camera's picture resaved at QF 75 (`camera_cases`); the summary gives "
         "the three-class accuracy with them, without them (the cases of earlier runs) and on them "

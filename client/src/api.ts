@@ -52,9 +52,9 @@ export interface RestoreResult {
    * resaved) leaves them: decisive from a deviance of 40; then the IJG quality whose steps fit. */
   light_first_pass?: { evidence: number; decisive: boolean; first_quality?: number | null };
   /** How far the grid's coefficients sit on whole numbers, as a JPEG decoder leaves them at
-   * any quality (a z-score's margin over the other grids'; null when not read): decisive
+   * any quality (a z-score's margin over the other grids'): decisive
    * from 6, a picture called uncompressed is compressed (the lightest JPEGs, QF 97–100). */
-  lattice?: { evidence: number | null; decisive: boolean };
+  lattice?: { evidence: number; decisive: boolean };
   /** A JPEG file only: how many frequencies sit on coarser steps than the file's own table
    * (an earlier, heavier compression), and that compression's quality when decisive. */
   file_table?: { coarser_steps: number; decisive: boolean; first_quality: number | null } | null;

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +73,9 @@ SECOND_GRID_MAX_STEP = 4        # ... and its low-frequency steps, as read, this
 LATTICE_DECISIVE = 6.0   # lattice evidence (`features.LatticeScan.at`) from which it is compressed
 
 
-def lattice_found(image_p: np.ndarray, evidence: float | None) -> np.ndarray:
+def lattice_found(image_p: np.ndarray, evidence: float) -> np.ndarray:
     """Image probabilities once the grid's whole-number lattice has spoken (`evidence` on the
-    grid used: `features.LatticeScan.at`; None when not read): a picture called uncompressed
+    grid used: `features.LatticeScan.at`): a picture called uncompressed
     whose coefficients sit on a JPEG decoder's lattice (from LATTICE_DECISIVE) was compressed,
     as a JPEG file is (`file_evidence`).  This is what tells the lightest JPEGs (QF 98-100,
     whose steps of 1-2 zero next to nothing) from never-compressed pictures: the calibration's
@@ -85,8 +85,7 @@ def lattice_found(image_p: np.ndarray, evidence: float | None) -> np.ndarray:
     (photographs, varied, a camera pipeline's, noisy, upscaled, pixel art) the evidence was at
     most 1.8; QF 100 JPEGs scored 6.7-51, QF 97-99 ones were decisive 67-87 % of the time."""
     p = np.asarray(image_p, np.float64)
-    if (evidence is None or evidence < LATTICE_DECISIVE
-            or int(np.argmax(p)) != CLASSES.index("uncompressed")):
+    if evidence < LATTICE_DECISIVE or int(np.argmax(p)) != CLASSES.index("uncompressed"):
         return p.copy()
     return file_evidence(p)
 
@@ -197,7 +196,7 @@ class Evidence:
     steps: np.ndarray | None = None      # the steps read at the first AC frequencies (`last_steps`)
     light_first: float = 0.0             # `quality.light_first_pass` evidence
     light_first_quality: int | None = None   # and the first compression's quality it points to
-    lattice: float | None = None         # `features.LatticeScan.at` the grid used (None: not read)
+    lattice: float = 0.0                 # `features.LatticeScan.at` the grid used
 
     @property
     def low_step(self) -> float:
@@ -254,20 +253,18 @@ class Detector:
         The grid is the one whose AC coefficients hold the most zeros (`features.grid_scan`);
         when none stands out, the one whose coefficients sit most on whole numbers, if they
         clearly do (`features.lattice_scan`, from LATTICE_DECISIVE: a JPEG at QF 98-100 zeroes
-        next to nothing); the lattice's evidence on the grid used is kept then (else `detect`
-        reads it when needed): that grid's z-score minus the best other grid's."""
+        next to nothing).  The lattice's evidence on the grid used is kept: that grid's z-score
+        minus the best other grid's."""
         h, w = rgb.shape[:2]
         if h < 8 or w < 8:
             raise UnusableImage(f"image is {w}x{h}; the detector needs at least 8x8 pixels")
         scan = features.grid_scan(rgb)
         offset, evidence = features.locate_grid(scan)
-        lattice = None
         if evidence < features.GRID_MIN_EVIDENCE:       # no grid of zeros: a lattice's grid?
-            scan_lattice = features.lattice_scan(rgb)
-            lattice_offset, best = scan_lattice.best()
+            lattice_offset, best = scan.lattice.best()
             if best >= LATTICE_DECISIVE:
                 offset = lattice_offset
-            lattice = scan_lattice.at(offset)
+        lattice = scan.lattice.at(offset)
         second, second_offset = features.second_grid(scan, offset)
         feats, blocks, offset = features.image_features(rgb, offset)
         ac = quality.grid_coefficients(rgb, offset)
@@ -298,7 +295,7 @@ class Detector:
         the detector has a calibration, two logistic regressions on them, the grid evidence and
         the quantiser-table fit together (`calibrate`); a picture called uncompressed whose
         coefficients sit on a decoder's whole-number lattice is compressed (`lattice_found`,
-        `lattice` in the answer: its evidence, null when not read); at the light end where
+        `lattice` in the answer: its evidence and whether decisive); at the light end where
         cameras save, no double without a test (`camera_end`); then the three tests for a first
         compression (`first_compression_tests`, `double_compression_found`).  These are the
         pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
@@ -327,8 +324,6 @@ class Detector:
         pixel_p = ev.image_probs
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
-        if int(np.argmax(pixel_p)) == CLASSES.index("uncompressed") and ev.lattice is None:
-            ev = replace(ev, lattice=features.lattice_scan(rgb).at(ev.offset))
         pixel_p = lattice_found(pixel_p, ev.lattice)
         pixel_p = camera_end(pixel_p, ev.quality)
         decisive, shifted, lighter = first_compression_tests(ev)
@@ -378,8 +373,7 @@ class Detector:
                             "evidence": round(ev.second_grid, 4), "decisive": bool(shifted)},
             "light_first_pass": {"evidence": round(ev.light_first, 4), "decisive": bool(lighter),
                                  "first_quality": ev.light_first_quality if lighter else None},
-            "lattice": {"evidence": None if ev.lattice is None else round(ev.lattice, 2),
-                        "decisive": ev.lattice is not None and ev.lattice >= LATTICE_DECISIVE},
+            "lattice": {"evidence": round(ev.lattice, 2), "decisive": ev.lattice >= LATTICE_DECISIVE},
             "file_table": table,
             "model": self.name,
         }

@@ -218,13 +218,42 @@ def _periodicity(coefs: np.ndarray) -> np.ndarray:
     return np.where(keep.sum(axis=1) >= 30, best, 0.0)
 
 
+LATTICE_MIN = 1.0          # |coefficient| from which the integer lattice is read (zeros say nothing)
+LATTICE_MIN_COUNT = 500    # coefficients a grid must have for a score
+
+
+@dataclass(frozen=True)
+class LatticeScan:
+    """`lattice_scan`'s z-scores of the 64 grids of a window, indexed as GridScan's maps."""
+    z: np.ndarray               # (8, 8)
+    origin: tuple[int, int]     # (x0, y0)
+
+    def at(self, offset: tuple[int, int]) -> float:
+        """The lattice evidence of the grid at (dx, dy) in the picture: its z-score minus the
+        best of the other 63 grids'.  A decoder's lattice is on one grid alone; a picture of
+        few colours enlarged by repeating pixels (pixel art, a 2x or 4x nearest-neighbour
+        upscale) puts near-whole coefficients on every grid aligned with its cells, 16 or 4 of
+        64, with z-scores as high as a JPEG's but no margin between them."""
+        dx, dy = offset
+        sy, sx = (dy - self.origin[1]) % 8, (dx - self.origin[0]) % 8
+        others = np.delete(self.z.ravel(), sy * 8 + sx)
+        return float(self.z[sy, sx] - others.max())
+
+    def best(self) -> tuple[tuple[int, int], float]:
+        """The grid whose coefficients sit most on whole numbers and its evidence (`at`)."""
+        sy, sx = np.unravel_index(np.argmax(self.z), self.z.shape)
+        offset = (int(self.origin[0] + sx) % 8, int(self.origin[1] + sy) % 8)
+        return offset, self.at(offset)
+
+
 @dataclass(frozen=True)
 class GridScan:
-    """The 64 candidate 8x8 grids of a window of the picture, two ways.  Maps are (8, 8),
+    """The 64 candidate 8x8 grids of a window of the picture, three ways.  Maps are (8, 8),
     indexed (sy, sx): the grid through (x0 + sx, y0 + sy) of the window at `origin`."""
     zero_share: np.ndarray      # share of AC coefficients near zero (|c| < 0.5)
     periodicity: np.ndarray     # `_periodicity` of the PERIOD_FREQUENCIES, averaged
     origin: tuple[int, int]     # (x0, y0)
+    lattice: LatticeScan        # how far the AC coefficients sit on whole numbers (z-scores)
 
     def offset(self, sy: int, sx: int) -> tuple[int, int]:
         """The (dx, dy) grid offset in the picture of map entry (sy, sx)."""
@@ -269,51 +298,42 @@ def grid_scan(image: np.ndarray, region: int = 256) -> GridScan:
     exactly zero, off the grid they spread out.  periodicity: on a grid some compression used,
     the low-frequency coefficients sit on multiples of its quantisers, even after a later,
     light compression on another grid has moved them by a step or so (a picture cropped
-    between two compressions).  All-equal maps when the image is under 16 pixels a side."""
+    between two compressions).  lattice: on the grid a JPEG decoder used, the AC coefficients
+    sit on whole numbers, at any quality (`lattice_scan`).  All-equal maps when the image is
+    under 16 pixels a side."""
     window = _scan_window(image, region)
     if window is None:
-        return GridScan(np.zeros((8, 8)), np.zeros((8, 8)), (0, 0))
+        return GridScan(np.zeros((8, 8)), np.zeros((8, 8)), (0, 0), LatticeScan(np.zeros((8, 8)), (0, 0)))
     ny, nx = window[3] // 8, window[2] // 8
-    score = np.empty((8, 8))
+    score, mean, count = np.empty((8, 8)), np.empty((8, 8)), np.empty((8, 8))
     low = np.empty((8, 8, ny * nx, len(PERIOD_FREQUENCIES)))
     for sy, sx, coef in _shifted_dcts(image, window):
         near_zero = np.abs(coef) < 0.5
         score[sy, sx] = (near_zero.sum() - near_zero[..., 0, 0].sum()) / (ny * nx * 63)
         low[sy, sx] = coef.reshape(ny * nx, 64)[:, PERIOD_FREQUENCIES]
+        mean[sy, sx], count[sy, sx] = _whole_number_phase(coef)
     per = _periodicity(low.transpose(0, 1, 3, 2).reshape(64 * len(PERIOD_FREQUENCIES), ny * nx))
-    return GridScan(score, per.reshape(8, 8, len(PERIOD_FREQUENCIES)).mean(axis=2), window[:2])
+    lattice = LatticeScan(np.zeros((8, 8)), window[:2])
+    if count.min() >= LATTICE_MIN_COUNT:
+        lattice = LatticeScan((mean - np.median(mean)) / np.sqrt(0.5 / count), window[:2])
+    return GridScan(score, per.reshape(8, 8, len(PERIOD_FREQUENCIES)).mean(axis=2), window[:2], lattice)
 
 
-LATTICE_MIN = 1.0          # |coefficient| from which the integer lattice is read (zeros say nothing)
-LATTICE_MIN_COUNT = 500    # coefficients a grid must have for a score
-
-
-@dataclass(frozen=True)
-class LatticeScan:
-    """`lattice_scan`'s z-scores of the 64 grids of a window, indexed as GridScan's maps."""
-    z: np.ndarray               # (8, 8)
-    origin: tuple[int, int]     # (x0, y0)
-
-    def at(self, offset: tuple[int, int]) -> float:
-        """The lattice evidence of the grid at (dx, dy) in the picture: its z-score minus the
-        best of the other 63 grids'.  A decoder's lattice is on one grid alone; a picture of
-        few colours enlarged by repeating pixels (pixel art, a 2x or 4x nearest-neighbour
-        upscale) puts near-whole coefficients on every grid aligned with its cells, 16 or 4 of
-        64, with z-scores as high as a JPEG's but no margin between them."""
-        dx, dy = offset
-        sy, sx = (dy - self.origin[1]) % 8, (dx - self.origin[0]) % 8
-        others = np.delete(self.z.ravel(), sy * 8 + sx)
-        return float(self.z[sy, sx] - others.max())
-
-    def best(self) -> tuple[tuple[int, int], float]:
-        """The grid whose coefficients sit most on whole numbers and its evidence (`at`)."""
-        sy, sx = np.unravel_index(np.argmax(self.z), self.z.shape)
-        offset = (int(self.origin[0] + sx) % 8, int(self.origin[1] + sy) % 8)
-        return offset, self.at(offset)
+def _whole_number_phase(coef: np.ndarray) -> tuple[float, int]:
+    """(mean of cos(2 pi c), n) over the n AC coefficients with |c| >= LATTICE_MIN of blocks'
+    DCTs (..., 8, 8).  In float32, every coefficient's cos, then one dot product with the
+    mask (5x faster than picking the coefficients first: this runs for each of 64 grids)."""
+    c = coef.reshape(-1, 64).astype(np.float32)
+    keep = np.abs(c) >= LATTICE_MIN
+    keep[:, 0] = False                                     # not the DC
+    n = int(np.count_nonzero(keep))
+    phases = np.cos(np.float32(2 * np.pi) * c)
+    return float(np.vdot(phases.ravel(), keep.ravel().astype(np.float32))) / max(n, 1), n
 
 
 def lattice_scan(image: np.ndarray, region: int = 256) -> LatticeScan:
-    """How far each of the 64 grids' AC coefficients sit on whole numbers, as z-scores.
+    """How far each of the 64 grids' AC coefficients sit on whole numbers, as z-scores (read
+    by `grid_scan`, in the same loop as the zeros: this is its `lattice`).
 
     A JPEG decoder multiplies whole-number quantised coefficients by whole-number steps, so on
     the encoder's grid every coefficient of the decoded luma is a whole number plus the small
@@ -326,20 +346,8 @@ def lattice_scan(image: np.ndarray, region: int = 256) -> LatticeScan:
     in standard errors (sqrt(0.5 / n), the spread of the mean of cos of uniform phases) above
     the median of the 64.  With no lattice the best of 64 is about 2.4; all 0 when a grid has
     fewer than LATTICE_MIN_COUNT such coefficients (flat pictures) or the image is under 16
-    px a side.  The same window as `grid_scan`."""
-    window = _scan_window(image, region)
-    if window is None:
-        return LatticeScan(np.zeros((8, 8)), (0, 0))
-    mean, count = np.zeros((8, 8)), np.zeros((8, 8))
-    for sy, sx, coef in _shifted_dcts(image, window):
-        ac = coef.reshape(-1, 64)[:, 1:].astype(np.float32)
-        ac = ac[np.abs(ac) >= LATTICE_MIN]
-        count[sy, sx] = ac.size
-        phases = np.cos(np.float32(2 * np.pi) * ac)           # float32: 4x faster, ample here
-        mean[sy, sx] = float(phases.sum(dtype=np.float64)) / max(ac.size, 1)
-    if count.min() < LATTICE_MIN_COUNT:
-        return LatticeScan(np.zeros((8, 8)), window[:2])
-    return LatticeScan((mean - np.median(mean)) / np.sqrt(0.5 / count), window[:2])
+    px a side."""
+    return grid_scan(image, region).lattice
 
 
 def grid_scores(image: np.ndarray, region: int = 256) -> tuple[np.ndarray, tuple[int, int]]:

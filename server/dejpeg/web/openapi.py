@@ -96,12 +96,11 @@ SCHEMAS = {
                     "last steps are multiples of the first ones no trace is left, so not "
                     "decisive says nothing."),
     "Lattice": _obj({
-        "evidence": {**NUMBER, "nullable": True, "description": "How far the grid's AC DCT "
+        "evidence": {**NUMBER, "description": "How far the grid's AC DCT "
                      "coefficients sit on whole numbers, as a JPEG decoder leaves them at any "
                      "quality (QF 100 included): their z-score above the median of the 64 grids, "
                      "minus the best other grid's (under 2 for never-compressed training crops, "
-                     "pixel art included; up to tens for JPEGs at QF 97-100); null when not read "
-                     "(the picture was called compressed and a grid of zeros stood out)."},
+                     "pixel art included; up to tens for JPEGs at QF 97-100)."},
         "decisive": {**BOOLEAN, "description": "Evidence >= 6: a picture the pixels called "
                      "uncompressed is called compressed; when no grid of zeros stands out, "
                      "this grid is the one used."},
