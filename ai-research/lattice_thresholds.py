@@ -15,19 +15,16 @@ cropped (the grid moved); and whether the best grid is the JPEG's.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
 from dejpeg import data, detector, features, jpeg
+import threshold_crops
 from eval_detector import camera_like
 
-HERE = Path(__file__).parent
 CROP = (3, 5)       # (dx, dy) cropped off after the compression: the grid moves to (5, 3)
 
 
@@ -92,19 +89,9 @@ def cases():
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=str(HERE / "data/corpus"))
-    ap.add_argument("--crops", type=int, default=30, help="training crops per case")
-    ap.add_argument("--side", type=int, default=768, help="crops of at most side x side")
-    ap.add_argument("--seed", type=int, default=7, help="of the crops")
-    ap.add_argument("--out", default=str(HERE / "results/lattice_thresholds"))
-    args = ap.parse_args(argv)
-
+    args = threshold_crops.parse(argv, __doc__, crops=30, seed=7, out="lattice_thresholds")
     t0 = time.time()
-    pictures = data.load_images(Path(args.corpus) / "train")
-    rng = np.random.default_rng(args.seed)
-    crops = [data.random_crop(pictures[int(rng.integers(len(pictures)))], args.side, rng)
-             for _ in range(args.crops)]
+    n_pictures, crops = threshold_crops.training_crops(args)
     threshold = detector.LATTICE_DECISIVE
     rows = []
 
@@ -135,11 +122,9 @@ def main(argv=None):
                "decisive_on_uncompressed_pct": float(np.mean([r["decisive_pct"] for r in clean])),
                "decisive_on_compressed_pct": float(np.mean([r["decisive_pct"] for r in rows if r["compressed"]])),
                "seconds": round(time.time() - t0, 1)}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
     lines = ["# The whole-number lattice of a JPEG's coefficients, on training crops", "",
              f"`features.lattice_scan` (the evidence of the best of the 64 grids: its z-score minus the next best grid's) on {args.crops} random "
-             f"crops (at most {args.side} px a side) of the {len(pictures)} training pictures "
+             f"crops (at most {args.side} px a side) of the {n_pictures} training pictures "
              f"(seed {args.seed}), every case on every crop, then the same with {CROP[0]} px cropped "
              f"off the left and {CROP[1]} off the top (the grid moved); the graphics are scikit-image's "
              f"own pictures, whole.  Decisive from {threshold:g} (`detector.LATTICE_DECISIVE`).  \"right "
@@ -154,8 +139,7 @@ def main(argv=None):
     lines += ["", f"Largest evidence of a never-compressed picture: {summary['largest_uncompressed']:.1f}; "
               f"decisive on {summary['decisive_on_uncompressed_pct']:.1f} % of them and on "
               f"{summary['decisive_on_compressed_pct']:.1f} % of the JPEGs.  {summary['seconds']:.0f} s.", ""]
-    Path(args.out + ".md").write_text("\n".join(lines))
-    print(f"wrote {args.out}.md")
+    threshold_crops.write(args.out, rows, summary, lines)
 
 
 if __name__ == "__main__":

@@ -13,17 +13,13 @@ qualities apart).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
 from dejpeg import data, jpeg, quality
+import threshold_crops
 from eval_detector import camera_like
-
-HERE = Path(__file__).parent
 
 
 def cases():
@@ -59,19 +55,9 @@ def cases():
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=str(HERE / "data/corpus"))
-    ap.add_argument("--crops", type=int, default=20, help="training crops per case")
-    ap.add_argument("--side", type=int, default=768, help="crops of at most side x side")
-    ap.add_argument("--seed", type=int, default=5, help="of the crops")
-    ap.add_argument("--out", default=str(HERE / "results/light_first_thresholds"))
-    args = ap.parse_args(argv)
-
+    args = threshold_crops.parse(argv, __doc__, crops=20, seed=5, out="light_first_thresholds")
     t0 = time.time()
-    pictures = data.load_images(Path(args.corpus) / "train")
-    rng = np.random.default_rng(args.seed)
-    crops = [data.random_crop(pictures[int(rng.integers(len(pictures)))], args.side, rng)
-             for _ in range(args.crops)]
+    n_pictures, crops = threshold_crops.training_crops(args)
     rows = []
     for name, kind, q1, make in cases():
         stats, first_err = [], []
@@ -95,12 +81,10 @@ def main(argv=None):
                "largest_single": max(r["max"] for r in singles),
                "decisive_on_singles_pct": float(np.mean([r["decisive_pct"] for r in singles])),
                "seconds": round(time.time() - t0, 1)}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
     lines = ["# The same-grid test for a lighter first compression, on training crops", "",
              f"`quality.light_first_pass` on {args.crops} random crops (at most {args.side} px a side, "
              f"read whole up to {quality.LIGHT_SIDE} px as `Detector` reads a picture) "
-             f"of the {len(pictures)} training pictures (seed {args.seed}), every case on every "
+             f"of the {n_pictures} training pictures (seed {args.seed}), every case on every "
              "crop, aligned grid.  "
              f"Decisive from {quality.LIGHT_DECISIVE:g} (`quality.LIGHT_DECISIVE`).  \"camera-like\": "
              "IJG tables with every step moved by -1..+1 (`eval_detector.camera_like`); \"camera "
@@ -115,8 +99,7 @@ def main(argv=None):
     lines += ["", f"Largest statistic of a single compression: {summary['largest_single']:.1f}; "
               f"decisive on {summary['decisive_on_singles_pct']:.1f} % of the singles.  "
               f"{summary['seconds']:.0f} s.", ""]
-    Path(args.out + ".md").write_text("\n".join(lines))
-    print(f"wrote {args.out}.md")
+    threshold_crops.write(args.out, rows, summary, lines)
 
 
 if __name__ == "__main__":

@@ -476,6 +476,19 @@ def test_eval_detector_knows_a_double_that_is_its_single_twin(monkeypatch):
     assert script.twin_ceiling(cases[3:4], differs[3:4]) == 100.0
 
 
+def record(monkeypatch, module, name: str, value) -> list:
+    """Wrap module.name so that every call's value(answer) is appended to the list returned."""
+    calls, real = [], getattr(module, name)
+
+    def recorded(*args, **kw):
+        answer = real(*args, **kw)
+        calls.append(value(answer))
+        return answer
+
+    monkeypatch.setattr(module, name, recorded)
+    return calls
+
+
 def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path, monkeypatch):
     """light_first_thresholds: the lighter-first-pass statistic of each case on each training
     crop, against quality.LIGHT_DECISIVE; a case is decisive exactly on the crops at or above
@@ -483,15 +496,7 @@ def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path
     monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import eval_detector`
     script = load_script("light_first_thresholds", monkeypatch)
     from dejpeg import quality
-    calls = []
-    real = quality.light_first_pass
-
-    def recorded(ac, *args, **kw):
-        answer = real(ac, *args, **kw)
-        calls.append(answer[0])
-        return answer
-
-    monkeypatch.setattr(quality, "light_first_pass", recorded)
+    calls = record(monkeypatch, quality, "light_first_pass", lambda answer: answer[0])
     out = tmp_path / "lf"
     script.main(["--corpus", str(corpus), "--crops", "2", "--side", "256", "--out", str(out)])
     result = json.loads(out.with_suffix(".json").read_text())
@@ -514,15 +519,7 @@ def test_lattice_thresholds_scores_every_case_aligned_and_cropped(corpus, tmp_pa
     monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import eval_detector`
     script = load_script("lattice_thresholds", monkeypatch)
     from dejpeg import detector, features
-    calls = []
-    real = features.lattice_scan
-
-    def recorded(image, *args, **kw):
-        scan = real(image, *args, **kw)
-        calls.append(scan.best()[1])
-        return scan
-
-    monkeypatch.setattr(features, "lattice_scan", recorded)
+    calls = record(monkeypatch, features, "lattice_scan", lambda scan: scan.best()[1])
     out = tmp_path / "lat"
     script.main(["--corpus", str(corpus), "--crops", "2", "--side", "256", "--out", str(out)])
     result = json.loads(out.with_suffix(".json").read_text())
