@@ -75,11 +75,11 @@ LATTICE_DECISIVE = 6.0   # lattice evidence (`features.LatticeScan.at`) from whi
 
 def lattice_found(image_p: np.ndarray, evidence: float) -> np.ndarray:
     """Image probabilities once the grid's whole-number lattice has spoken (`evidence` on the
-    grid used: `features.LatticeScan.at`): a picture called uncompressed
-    whose coefficients sit on a JPEG decoder's lattice (from LATTICE_DECISIVE) was compressed,
-    as a JPEG file is (`file_evidence`).  This is what tells the lightest JPEGs (QF 98-100,
-    whose steps of 1-2 zero next to nothing) from never-compressed pictures: the calibration's
-    grid evidence and table fit read quantiser multiples that steps of 1 do not show.  It never makes a
+    grid used: `features.LatticeScan.at`): a picture called uncompressed whose coefficients
+    sit on a JPEG decoder's lattice (from LATTICE_DECISIVE) was compressed, as a JPEG file is
+    (`file_evidence`).  This is what tells the lightest JPEGs (QF 98-100, whose steps of 1-2
+    zero next to nothing) from never-compressed pictures: the calibration's grid evidence and
+    table fit read quantiser multiples that steps of 1 do not show.  It never makes a
     compressed verdict uncompressed.  `make lattice-thresholds` measures the threshold
     (results/lattice_thresholds.md): on 614 never-compressed training crops and graphics
     (photographs, varied, a camera pipeline's, noisy, upscaled, pixel art) the evidence was at
@@ -160,9 +160,9 @@ def camera_table(table) -> bool:
     on IJG tables only, and a light table's small steps moved by one (2 -> 3) are far from
     any it saw: on camera-like files of a camera pipeline's pictures (steps of IJG's at QF 92
     or 90 moved by -1..+1) the pixels' single / double ratio called 4-6 and 2-12 of 26 single
-    views double (`make eval-detector`'s JPEG-file table, two runs with other draws).  Such a file is treated as at
-    the camera end from CAMERA_TABLE_FROM (`camera_end`, keyed on the quality its pixels read):
-    single unless a test finds a first compression."""
+    views double (`make eval-detector`'s JPEG-file table, two runs with other draws).  Such a
+    file is treated as at the camera end from CAMERA_TABLE_FROM (`camera_end`, keyed on the
+    quality its pixels read): single unless a test finds a first compression."""
     q, exact = quality.quality_from_table(table)
     return not exact and q >= CAMERA_TABLE_FROM
 
