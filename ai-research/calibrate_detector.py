@@ -30,9 +30,8 @@ from scipy.optimize import minimize
 from dejpeg import data, registry
 from dejpeg.archs import CLASSES
 from dejpeg.detector import (CALIBRATION_FEATURES, CALIBRATION_OUTPUTS, Detector,
-                             calibrated, calibration_features, camera_end,
-                             LATTICE_DECISIVE, double_compression_found, first_compression_tests,
-                             lattice_found)
+                             LATTICE_DECISIVE, after_calibration, calibrated,
+                             calibration_features, first_compression_tests)
 
 HERE = Path(__file__).parent
 
@@ -147,10 +146,10 @@ def main(argv=None):
     w = fit_calibration(x, labels, xl, labels_l)
 
     def verdicts(feats, probs_, found_, qual_, lat_):
-        """(CNN mean argmax, calibrated argmax, served argmax: then `lattice_found`,
-        `camera_end` and the three tests, as `detect`)."""
+        """(CNN mean argmax, calibrated argmax, served argmax: then `after_calibration`, the
+        decoder's lattice, the camera end and the three tests, as `detect`)."""
         cal = np.array([calibrated(f, w) for f in feats])
-        served_ = np.array([np.argmax(double_compression_found(camera_end(lattice_found(p, z), q or None), f.any()))
+        served_ = np.array([np.argmax(after_calibration(p, z, q or None, f.any()))
                             for p, f, q, z in zip(cal, found_, qual_, lat_)])
         return probs_.argmax(axis=1), cal.argmax(axis=1), served_
 

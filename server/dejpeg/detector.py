@@ -167,6 +167,16 @@ def camera_table(table) -> bool:
     return not exact and q >= CAMERA_TABLE_FROM
 
 
+def after_calibration(image_p: np.ndarray, lattice: float, last_quality: int | None,
+                      found: bool) -> np.ndarray:
+    """The pixels' verdict as `Detector.detect` serves it, from the calibrated probabilities:
+    the decoder's lattice (`lattice_found`), then no double without a test at the camera end
+    (`camera_end`), then the tests for a first compression (`double_compression_found`,
+    `found`: any of `first_compression_tests`).  ai-research/calibrate_detector.py scores its
+    fit through the same chain."""
+    return double_compression_found(camera_end(lattice_found(image_p, lattice), last_quality), found)
+
+
 def file_evidence(image_p: np.ndarray) -> np.ndarray:
     """Image probabilities given that the upload is a JPEG file (so compressed at least
     once): P(uncompressed) is 0, single and double keep their ratio.  When the pixels are
@@ -324,10 +334,8 @@ class Detector:
         pixel_p = ev.image_probs
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
-        pixel_p = lattice_found(pixel_p, ev.lattice)
-        pixel_p = camera_end(pixel_p, ev.quality)
         decisive, shifted, lighter = first_compression_tests(ev)
-        pixel_p = double_compression_found(pixel_p, decisive or shifted or lighter)
+        pixel_p = after_calibration(pixel_p, ev.lattice, ev.quality, decisive or shifted or lighter)
         image_p = pixel_p
         if jpeg_quality is not None:
             image_p = file_evidence(pixel_p)

@@ -309,6 +309,21 @@ def test_a_lattice_found_makes_an_uncompressed_verdict_compressed():
     np.testing.assert_array_equal(lattice_found(compressed, 30.0), compressed)
 
 
+def test_after_calibration_is_the_lattice_the_camera_end_then_the_tests():
+    """The chain `detect` serves after the calibration (and calibrate_detector scores): a
+    clean-looking picture with a decisive lattice at QF 99 is single, double when a test
+    found a first compression; without the lattice it stays uncompressed whatever the tests;
+    at QF 80 a picture leaning double stays double."""
+    from dejpeg.detector import after_calibration
+    clean = np.array([0.8, 0.05, 0.15])
+    np.testing.assert_allclose(after_calibration(clean, LATTICE_DECISIVE, 99, False), [0, 1, 0])
+    np.testing.assert_allclose(after_calibration(clean, LATTICE_DECISIVE, 99, True), [0, 0, 1])
+    np.testing.assert_array_equal(after_calibration(clean, 1.0, 99, True), clean)
+    leaning = np.array([0.1, 0.3, 0.6])
+    np.testing.assert_array_equal(after_calibration(leaning, 0.0, 80, False), leaning)
+    np.testing.assert_allclose(after_calibration(leaning, 0.0, 97, False), [0.1, 0.9, 0])
+
+
 def test_detect_calls_a_qf100_jpeg_compressed_on_its_lattices_grid():
     """A network that says uncompressed, a QF 100 JPEG cropped (no zeros, no grid of zeros):
     the lattice gives the grid (5, 3), the blocks sit on it, and the verdict is single (QF 100
