@@ -32,7 +32,7 @@ def ijg_table(quality: int, base: np.ndarray = LUMA_BASE) -> np.ndarray:
 
 
 _TABLES = np.stack([ijg_table(q) for q in range(1, 101)])   # (100, 64), row q-1
-_AC_STEPS = _TABLES[:, ZIGZAG[1:]].astype(np.float64)      # (100, 63): AC steps, zig-zag order
+_AC_STEPS = _TABLES[:, ZIGZAG[1:]].astype(np.float32)      # (100, 63): AC steps, zig-zag order
 
 
 def quality_from_table(table, natural_order: bool = True) -> tuple[int, bool]:
@@ -53,8 +53,8 @@ CAMERA_END = 96     # the light end where cameras save: last qualities from here
 
 def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
                       max_side: int = READ_SIDE) -> np.ndarray | None:
-    """AC DCT coefficients (n, 63, zig-zag order) of the luma 8x8 blocks of a central area
-    (at most max_side a side) on the grid at `offset` (dx, dy), leaving out blocks with
+    """AC DCT coefficients (n, 63, zig-zag order, float32) of the luma 8x8 blocks of a central
+    area (at most max_side a side) on the grid at `offset` (dx, dy), leaving out blocks with
     clipped pixels (0 or 255 in any channel), which break the multiples of the quantisers.
     None when the grid holds less than 16x16 pixels."""
     dx, dy = offset
@@ -66,27 +66,33 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     y0 = dy + ((h - ch) // 16) * 8
     x0 = dx + ((w - cw) // 16) * 8
     area = image[y0:y0 + ch, x0:x0 + cw]
-    lo = hi = area                                      # a block holds a 0 or a 255 when its
-    if area.ndim == 3:                                  # darkest value is 0 or its brightest 255
-        lo = np.minimum(np.minimum(area[..., 0], area[..., 1]), area[..., 2])
-        hi = np.maximum(np.maximum(area[..., 0], area[..., 1]), area[..., 2])
-    clipped = ((lo.reshape(ch // 8, 8, cw // 8, 8).min(axis=(1, 3)) == 0)
-               | (hi.reshape(ch // 8, 8, cw // 8, 8).max(axis=(1, 3)) == 255)).reshape(-1)
-    pixels = luma(area).reshape(ch // 8, 8, cw // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
-    # only the kept blocks, only their AC coefficients, in one matrix product
-    return pixels[~clipped].astype(np.float64) @ _AC_TRANSFORM.T
+    # one row per 8x8 block (its pixels, channels last), so every step below reads rows
+    channels = area[0, 0].size
+    blocks = area.reshape(ch // 8, 8, cw // 8, 8, channels).transpose(0, 2, 1, 3, 4)
+    blocks = blocks.reshape(-1, 64, channels)
+    flat = blocks.reshape(len(blocks), -1)
+    kept = blocks[(flat.min(axis=1) > 0) & (flat.max(axis=1) < 255)]
+    pixels = luma(kept) if kept.shape[2] == 3 else kept[..., 0].astype(np.float32)
+    # only the kept blocks, only their AC coefficients, in one matrix product (float32: a
+    # sum of 64 terms, within 1e-3 of float64's, where the statistics' tolerances are 0.25-1)
+    return pixels @ _AC_TRANSFORM
 
 
-# (63, 64): a block's 64 pixels (row-major) to its AC DCT coefficients in zig-zag order, the
-# 2-D DCT of `features.block_dct` as one matrix (the same numbers, to 1e-12; 2x faster on
-# 2048 px, where the other way spent most of its time copying)
-_AC_TRANSFORM = np.kron(dct_matrix(8), dct_matrix(8))[ZIGZAG[1:]]
+# (64, 63): a block's 64 pixels (row-major) to its AC DCT coefficients in zig-zag order, the
+# 2-D DCT of `features.block_dct` as one matrix, in float32 as the luma it multiplies
+_AC_TRANSFORM = np.kron(dct_matrix(8), dct_matrix(8))[ZIGZAG[1:]].T.astype(np.float32)
 
 
 def _on_multiples(values: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Whether each value lies within min(1, q/4) of a multiple of its quantiser q (chance:
-    2 min(1, q/4) / q, at most one half)."""
-    return np.abs(values - q * np.round(values / q)) < np.minimum(1.0, q / 4.0)
+    2 min(1, q/4) / q, at most one half).  In place on one array: `quality_from_coefficients`
+    asks it of 100 tables at once."""
+    off = np.divide(values, q)
+    np.round(off, out=off)
+    off *= q
+    np.subtract(values, off, out=off)
+    np.abs(off, out=off)
+    return off < np.minimum(1.0, q / 4.0)
 
 
 def table_fit(ac: np.ndarray | None, quality: int | None) -> float:
@@ -114,17 +120,25 @@ DQ_MIN_AGREEING = 2     # frequencies whose step read must be the last IJG table
 def _poisson_fit(counts: np.ndarray, x: np.ndarray, iterations: int = 25,
                  tolerance: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """Expected counts and coefficients of a Poisson model log(mean) = x @ beta fitted to
-    `counts` by Newton's method (x's first column the constant)."""
-    beta = np.zeros(x.shape[1])
-    beta[0] = np.log(counts.mean() + 1e-9)
+    `counts` by Newton's method (x's first column the constant).  x (n, p), or a stack of
+    designs (b, n, p) fitted each on its own in one batch (each stops when its own step is
+    under `tolerance`), which returns (b, n) counts and (b, p) coefficients."""
+    xs = np.asarray(x, np.float64)
+    xs = xs if xs.ndim == 3 else xs[None]
+    beta = np.zeros((len(xs), xs.shape[2]))
+    beta[:, 0] = np.log(counts.mean() + 1e-9)
+    active = np.arange(len(xs))
     for _ in range(iterations):
-        mu = np.exp(np.clip(x @ beta, -50, 50))
-        step = np.linalg.solve((x * mu[:, None]).T @ x + 1e-6 * np.eye(x.shape[1]),
-                               x.T @ (counts - mu))
-        beta += step
-        if np.abs(step).max() < tolerance:
+        xa = xs[active]
+        mu = np.exp(np.clip(np.einsum("bnp,bp->bn", xa, beta[active]), -50, 50))
+        hessian = np.einsum("bnp,bn,bnq->bpq", xa, mu, xa) + 1e-6 * np.eye(xs.shape[2])
+        step = np.linalg.solve(hessian, np.einsum("bnp,bn->bp", xa, counts - mu)[..., None])[..., 0]
+        beta[active] += step
+        active = active[np.abs(step).max(axis=1) >= tolerance]
+        if len(active) == 0:
             break
-    return np.exp(np.clip(x @ beta, -50, 50)), beta
+    mu = np.exp(np.clip(np.einsum("bnp,bp->bn", xs, beta), -50, 50))
+    return (mu, beta) if np.ndim(x) == 3 else (mu[0], beta[0])
 
 
 def _fit_envelope(counts: np.ndarray, k: np.ndarray, iterations: int = 25) -> np.ndarray:
@@ -153,7 +167,7 @@ def last_steps(ac: np.ndarray, count: int = DQ_FREQUENCIES, largest: int = 64) -
     step instead (the first pass's multiples land on it).  0 where fewer than 50
     coefficients are clearly non-zero."""
     steps = np.zeros(count)
-    candidates = np.arange(1, largest + 1, dtype=np.float64)[:, None]
+    candidates = np.arange(1, largest + 1, dtype=np.float32)[:, None]
     for f in range(count):
         c = ac[:, f][np.abs(ac[:, f]) > 1.5]
         if len(c) < 50:
@@ -309,15 +323,15 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
         saturated = _log_likelihood(counts, counts)
         dof = len(counts) - smooth.shape[1] - 1
         gains = {}                                   # first step -> its (scaled) deviance gain
-        for q1 in range(2, int(LIGHT_MAX_RATIO * q2) + 1):
-            if q2 % q1 == 0:
-                continue
-            x = np.column_stack([smooth, np.log(_lattice_share(q1, q2, top))])
-            mu, beta = _poisson_fit(counts, x, 30, 1e-8)
-            fitted = _log_likelihood(counts, mu)
-            if LIGHT_MODULATION[0] <= beta[-1] <= LIGHT_MODULATION[1]:
-                dispersion = max(1.0, 2 * (saturated - fitted) / dof)
-                gains[q1] = max(0.0, 2 * (fitted - plain) / dispersion)
+        firsts = [q1 for q1 in range(2, int(LIGHT_MAX_RATIO * q2) + 1) if q2 % q1]
+        if firsts:                                   # every first step's model, one batch
+            x = np.stack([np.column_stack([smooth, np.log(_lattice_share(q1, q2, top))])
+                          for q1 in firsts])
+            for q1, mu, beta in zip(firsts, *_poisson_fit(counts, x, 30, 1e-8)):
+                fitted = _log_likelihood(counts, mu)
+                if LIGHT_MODULATION[0] <= beta[-1] <= LIGHT_MODULATION[1]:
+                    dispersion = max(1.0, 2 * (saturated - fitted) / dof)
+                    gains[q1] = max(0.0, 2 * (fitted - plain) / dispersion)
         total += max(gains.values(), default=0.0)
         by_quality += [gains.get(int(step), 0.0) for step in _AC_STEPS[:, f]]
     if by_quality.max() <= 0:
