@@ -8,7 +8,8 @@ validation picture is cut into up to four 1024x1024 views, compressed as the cas
 run through the server's own `Detector.detect` (with the catalog's compressed-vs-not
 calibration, as served).  Reported: block accuracy, image accuracy (the served verdict; the
 CNN's mean probabilities alone; the seed's mode of block argmaxes), compressed-vs-not
-accuracy, and the error of the quality estimate from pixels.  Then a few camera-like
+accuracy, the error of the quality estimate from pixels, and how often the single / double
+call was decided (`detector.single_vs_double`) and right when it was.  Then a few camera-like
 conditions (`conditions`: a camera's kind of tables, sensor-like noise, 4:4:4 chroma, a
 camera's processing before the JPEG, camera JPEGs resaved, QF 100) and uploads as JPEG
 files (`file_cases`: the file's own table checked too), scored apart from the cases.
@@ -28,6 +29,7 @@ from PIL import Image
 from dejpeg import data, imageio, jpeg, quality, registry
 from dejpeg.archs import CLASSES
 from dejpeg.data import Case
+from dejpeg.detector import DECIDED_CONFIDENCE
 
 HERE = Path(__file__).parent
 SEED_BLOCK_ACC = {"uncompressed": 98.5, "single 10": 7.7, "single 30": 82, "single 50": 36,
@@ -195,6 +197,7 @@ def main(argv=None):
     for case in all_cases:
         blocks_ok = blocks_n = img_ok = cnn_ok = mode_ok = bin_ok = cnn_bin_ok = bin_blocks_ok = 0
         q_err, decisive, shifted, light, lattice, first_err, differs = [], 0, 0, 0, 0, [], []
+        called, decided, decided_ok, undecided_ok = 0, 0, 0, 0   # compressed verdicts: decided?
         for im in imgs:
             x = case.apply(im)
             if case.kind == "double":
@@ -217,6 +220,11 @@ def main(argv=None):
             shifted += r["second_grid"]["decisive"]
             light += r["light_first_pass"]["decisive"]
             lattice += r["lattice"]["decisive"]
+            if r["single_vs_double"] is not None:
+                called += 1
+                decided += r["single_vs_double"]["decided"]
+                decided_ok += r["single_vs_double"]["decided"] and verdict == case.label
+                undecided_ok += not r["single_vs_double"]["decided"] and verdict == case.label
             if r["double_quantization"]["decisive"]:
                 decisive += 1
                 if case.kind == "double" and r["double_quantization"]["first_quality"]:
@@ -241,6 +249,10 @@ def main(argv=None):
                      "second_grid_decisive_pct": 100 * shifted / n,
                      "light_first_decisive_pct": 100 * light / n,
                      "lattice_decisive_pct": 100 * lattice / n,
+                     "compressed_calls": called, "decided": decided, "decided_right": decided_ok,
+                     "undecided_right": undecided_ok,
+                     "decided_pct": 100 * decided / n,
+                     "right_where_decided_pct": 100 * decided_ok / decided if decided else None,
                      "first_qf_mae": float(np.mean(first_err)) if first_err else None,
                      "twin_differs_pct": float(np.mean(differs)) if differs else None,
                      "twin_identical_views": sum(d == 0 for d in differs) if differs else None,
@@ -291,6 +303,9 @@ def main(argv=None):
         den = sum(r["blocks" if "block" in key else "images"] for r in sel)
         return sum(vals) / den
 
+    def total(key):
+        return sum(r[key] for r in rows)
+
     camera = {c.name for c in camera_cases()}
     comp = [r for r in rows if not r["case"].startswith("uncompressed")]
     unc = [r for r in rows if r["case"].startswith("uncompressed")]
@@ -318,6 +333,10 @@ def main(argv=None):
         "lattice_decisive_on_uncompressed_pct": avg("lattice_decisive_pct", unc),
         "lattice_decisive_on_compressed_pct": avg("lattice_decisive_pct", comp),
         "qf_mae_pixels": float(np.mean([r["qf_mae"] for r in rows if r["qf_mae"] is not None])),
+        "decided_pct_of_compressed_calls": 100 * total("decided") / total("compressed_calls"),
+        "three_class_image_acc_where_decided": 100 * total("decided_right") / total("decided"),
+        "three_class_image_acc_where_undecided": 100 * total("undecided_right") / max(
+            total("compressed_calls") - total("decided"), 1),
         "twin_ceiling_three_class_image_acc": twin_ceiling(all_cases, [r["twin_differs_pct"] for r in rows]),
         "seconds": round(time.time() - t0, 1),
         "views": len(imgs), "pictures": len(pictures),
@@ -358,12 +377,18 @@ def main(argv=None):
         f"{TWIN_DIFFERS:g} % the double is its single twin to any detector: the summary's "
         "`twin_ceiling_three_class_image_acc` is the best three-class accuracy any detector can "
         "reach on these cases for that reason alone (`twin_ceiling`).", "",
+        "\"single vs double decided\": the views called compressed whose single / double call "
+        "was decided (`detector.single_vs_double`: one of the two holds at least "
+        f"{DECIDED_CONFIDENCE:g} of the compressed probability, as /detect reports it), in % of "
+        "all views, and the share of those called right.  The summary gives the three-class "
+        "accuracy on decided and on undecided compressed calls.", "",
         "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "
         "| image acc, seed's mode % | compressed-vs-not (image) % | same, CNN mean % "
         "| QF from pixels: MAE | exact % | DQ test decisive % | first QF: MAE | second grid decisive % "
         "| light first decisive % | lattice decisive % "
+        "| single vs double decided % | right where decided % "
         "| differs from its single twin: % of values (identical views) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda v, d=1: "" if v is None else f"{v:.{d}f}"
         lines.append(f"| {r['case']} | {r['blocks']} | {f(r['block_acc'])} | {f(r['seed_block_acc'])} | "
@@ -372,6 +397,7 @@ def main(argv=None):
                      f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} | {f(r['dq_decisive_pct'])} | "
                      f"{f(r['first_qf_mae'])} | {f(r['second_grid_decisive_pct'])} | "
                      f"{f(r['light_first_decisive_pct'])} | {f(r['lattice_decisive_pct'])} | "
+                     f"{f(r['decided_pct'])} | {f(r['right_where_decided_pct'])} | "
                      + ("" if r["twin_differs_pct"] is None
                         else f"{r['twin_differs_pct']:.2f} ({r['twin_identical_views']})") + " |")
     lines += ["", "Camera-like conditions (`conditions`; not in the summary): tables as a camera's "

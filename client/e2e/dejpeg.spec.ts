@@ -36,8 +36,9 @@ test('upload a JPEG, read the verdict, compare and download the restored PNG', a
   await page.getByRole('button', { name: 'Detect and restore' }).click();
   const verdict = page.getByRole('heading', { name: /compression detected/ });
   await expect(verdict).toBeVisible();
-  // A quality-10 JPEG must be recognised as compressed (once or twice).
-  expect(await verdict.textContent()).toMatch(/^(Single|Double) compression detected$/);
+  // A quality-10 JPEG must be recognised as compressed (once or twice; at QF 10 a lighter
+  // first compression leaves no trace, so the detector may say it cannot tell which).
+  expect(await verdict.textContent()).toMatch(/^((Single|Double) compression detected|JPEG compression detected \(once or twice\))$/);
 
   // Numbers: probabilities chart, quality estimate from the JPEG tables, timings, block map.
   await expect(page.getByRole('list', { name: 'Class probabilities' }).getByRole('listitem')).toHaveCount(3);

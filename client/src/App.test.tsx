@@ -126,6 +126,28 @@ describe('home page', () => {
     expect(screen.getByText(/no grid of zeros stands out/)).toBeTruthy(); // the zeros alone saw none
   });
 
+  it('says when it cannot tell once from twice, with both probabilities', async () => {
+    await showResult({
+      ...DOUBLE_RESULT,
+      probabilities: { uncompressed: 0, single: 0.47, double: 0.53 },
+      double_quantization: { evidence: 0.0, decisive: false, first_quality: null },
+      second_grid: { dx: 6, dy: 1, evidence: 0.01, decisive: false },
+      quality: { estimate: 30, source: 'pixels' },
+      single_vs_double: { confidence: 0.53, decided: false },
+    });
+    expect(screen.getByRole('heading', { name: 'JPEG compression detected (once or twice)' })).toBeTruthy();
+    expect(screen.getByText('Once or twice')).toBeTruthy();
+    expect(screen.getByText(/Cannot tell: single 47.0 %, double 53.0 %/)).toBeTruthy();
+    expect(document.querySelector('.verdict-double')).toBeNull(); // no double's warning colour
+  });
+
+  it('names single or double when the detector decided', async () => {
+    await showResult({ ...DOUBLE_RESULT, single_vs_double: { confidence: 0.94, decided: true } });
+    expect(screen.getByRole('heading', { name: 'Double compression detected' })).toBeTruthy();
+    expect(screen.queryByText('Once or twice')).toBeNull();
+    expect(document.querySelector('.verdict-double')).toBeTruthy();
+  });
+
   it('leaves the decoder lattice out when it decided nothing', async () => {
     await showResult({ ...DOUBLE_RESULT, lattice: { evidence: 2.4, decisive: false } });
     expect(screen.queryByText('Decoder lattice')).toBeNull();

@@ -10,6 +10,8 @@ import {
   looksLikeImage,
   normalizeModels,
   restoreImage,
+  onceOrTwiceUndecided,
+  verdictHeading,
   verdictText,
 } from './api';
 import { DOUBLE_RESULT, MODELS, imageFile, json, mockServer } from './test/fixtures';
@@ -164,6 +166,20 @@ describe('helpers', () => {
     expect(verdictText('uncompressed')).toBe('No compression detected');
     expect(verdictText(undefined)).toBe('Detection skipped (forced restore)');
     expect(verdictText('triple')).toBe('Triple compression detected');
+  });
+
+  it('heads a compressed verdict single or double only when the detector could tell which', () => {
+    const undecided = { confidence: 0.52, decided: false };
+    expect(verdictHeading({ verdict: 'double', single_vs_double: undecided })).toBe(
+      'JPEG compression detected (once or twice)',
+    );
+    expect(onceOrTwiceUndecided({ verdict: 'single', single_vs_double: undecided })).toBe(true);
+    expect(verdictHeading({ verdict: 'double', single_vs_double: { confidence: 0.93, decided: true } })).toBe(
+      'Double compression detected',
+    );
+    expect(verdictHeading({ verdict: 'single' })).toBe('Single compression detected'); // an older server
+    expect(verdictHeading({ verdict: 'uncompressed', single_vs_double: null })).toBe('No compression detected');
+    expect(onceOrTwiceUndecided({ verdict: 'uncompressed', single_vs_double: undecided })).toBe(false);
   });
 
   it('tells images from other files', () => {

@@ -55,6 +55,10 @@ export interface RestoreResult {
    * any quality (a z-score's margin over the other grids'): decisive
    * from 6, a picture called uncompressed is compressed (the lightest JPEGs, QF 97–100). */
   lattice?: { evidence: number; decisive: boolean };
+  /** For a picture called compressed (null otherwise): the larger of the single and double
+   * probabilities over their sum, and whether it reaches 0.7.  Undecided, the pixels do not
+   * tell once from twice: a first compression lighter than the last can leave no trace. */
+  single_vs_double?: { confidence: number; decided: boolean } | null;
   /** A JPEG file only: how many frequencies sit on coarser steps than the file's own table
    * (an earlier, heavier compression), and that compression's quality when decisive. */
   file_table?: { coarser_steps: number; decisive: boolean; first_quality: number | null } | null;
@@ -338,6 +342,16 @@ export function verdictText(verdict: string | undefined): string {
   if (!verdict) return 'Detection skipped (forced restore)';
   if (verdict in VERDICT_TEXT) return VERDICT_TEXT[verdict as Verdict];
   return `${verdict.charAt(0).toUpperCase()}${verdict.slice(1)} compression detected`;
+}
+
+/** True when the picture was called compressed but the detector could not tell once from twice. */
+export function onceOrTwiceUndecided(data: Pick<RestoreResult, 'verdict' | 'single_vs_double'>): boolean {
+  return !!data.verdict && data.verdict !== 'uncompressed' && data.single_vs_double?.decided === false;
+}
+
+/** The verdict's heading: single or double only when the detector could tell which. */
+export function verdictHeading(data: Pick<RestoreResult, 'verdict' | 'single_vs_double'>): string {
+  return onceOrTwiceUndecided(data) ? 'JPEG compression detected (once or twice)' : verdictText(data.verdict);
 }
 
 export const CLASS_LABELS: Record<string, string> = {

@@ -177,6 +177,29 @@ def after_calibration(image_p: np.ndarray, lattice: float, last_quality: int | N
     return double_compression_found(camera_end(lattice_found(image_p, lattice), last_quality), found)
 
 
+DECIDED_CONFIDENCE = 0.7   # single vs double is decided when one holds this share of "compressed"
+
+
+def single_vs_double(image_p: np.ndarray) -> dict | None:
+    """How far the image probabilities tell a single compression from a double one, for a
+    picture called compressed (None otherwise): `confidence`, the larger of P(single) and
+    P(double) over their sum, and `decided`, whether it reaches DECIDED_CONFIDENCE.  A test
+    that found a first compression, or the camera's end, leaves one of the two at 0, so
+    decided.  Where the last pass erased what a first one left (a first pass lighter than the
+    last, its steps dividing the last's; QF 50 then 50), no detector can tell, and the
+    calibrated CNN says about as much: on the calibration's 2000 training cases (ad hoc run on
+    cached evidence, 2026-11-28) its decided single / double calls were right 85.1 % of the
+    time and the others 55.7 %, a coin flip; on the validation cases of `make eval-detector`
+    see its "decided" columns.  The verdict stays the argmax; this says how much to make of
+    its single or double."""
+    p = np.asarray(image_p, np.float64)
+    if int(np.argmax(p)) == CLASSES.index("uncompressed"):
+        return None
+    single, double = p[CLASSES.index("single")], p[CLASSES.index("double")]
+    confidence = float(max(single, double) / max(single + double, 1e-12))
+    return {"confidence": round(confidence, 4), "decided": confidence >= DECIDED_CONFIDENCE}
+
+
 def file_evidence(image_p: np.ndarray) -> np.ndarray:
     """Image probabilities given that the upload is a JPEG file (so compressed at least
     once): P(uncompressed) is 0, single and double keep their ratio.  When the pixels are
@@ -311,7 +334,9 @@ class Detector:
         pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
         `second_grid` and `light_first_pass` report the three tests; when the first is
         decisive `quality.first_estimate` is the first quality it names (else the file table's,
-        below, else the third test's).
+        below, else the third test's).  `single_vs_double` says how far the final
+        probabilities tell one compression from two (`single_vs_double`; null when the verdict
+        is uncompressed).
 
         `jpeg_quality` is the quality read from the file's own quantisation tables, when the
         upload was a JPEG; otherwise it is estimated from the pixels (when compression is
@@ -382,6 +407,7 @@ class Detector:
             "light_first_pass": {"evidence": round(ev.light_first, 4), "decisive": bool(lighter),
                                  "first_quality": ev.light_first_quality if lighter else None},
             "lattice": {"evidence": round(ev.lattice, 2), "decisive": ev.lattice >= LATTICE_DECISIVE},
+            "single_vs_double": single_vs_double(image_p),
             "file_table": table,
             "model": self.name,
         }

@@ -10,12 +10,14 @@ import pytest
 
 from dejpeg import archs, features, jpeg, quality
 from dejpeg.archs import CLASSES
-from dejpeg.detector import LATTICE_DECISIVE, Detector, aggregate, first_compression_tests
+from dejpeg.detector import (DECIDED_CONFIDENCE, LATTICE_DECISIVE, Detector, aggregate,
+                             first_compression_tests, single_vs_double)
 from dejpeg.errors import UnusableImage
 from images import pattern
 
 KEYS = {"verdict", "probabilities", "pixel_probabilities", "blocks", "grid", "quality", "model",
-        "double_quantization", "second_grid", "light_first_pass", "lattice", "file_table"}
+        "double_quantization", "second_grid", "light_first_pass", "lattice", "single_vs_double",
+        "file_table"}
 BLOCK_KEYS = {"x", "y", "size", "width", "height", "tiled", "verdict", "probabilities"}
 
 
@@ -87,6 +89,13 @@ def check_result(r: dict, h: int, w: int):
         assert r["verdict"] != "uncompressed"
     if dq["decisive"] or second["decisive"] or light["decisive"]:   # they tell single from double only
         assert r["verdict"] in ("double", "uncompressed")
+    sd, p = r["single_vs_double"], r["probabilities"]
+    if r["verdict"] == "uncompressed":
+        assert sd is None
+    else:
+        assert set(sd) == {"confidence", "decided"}
+        assert sd["confidence"] == pytest.approx(p[r["verdict"]] / (p["single"] + p["double"]), abs=1e-3)
+        assert sd["decided"] == (sd["confidence"] >= DECIDED_CONFIDENCE)
 
 
 @pytest.mark.parametrize("h,w", [(8, 8), (40, 56), (300, 300), (270, 530), (600, 900),
@@ -520,3 +529,30 @@ def test_a_pooled_detector_reads_the_mean_histogram_of_the_images_blocks(detecto
     assert not any(first_compression_tests(evp)), "a single compression: no test moves them"
     assert r["pixel_probabilities"] == {c: round(float(v), 4) for c, v in
                                         zip(CLASSES, evp.image_probs)}
+
+
+def test_single_vs_double_says_when_the_pixels_cannot_tell_once_from_twice():
+    """A compressed verdict whose single and double probabilities are close is undecided; a
+    clear one, or one a test settled (the other at 0), is decided; an uncompressed verdict
+    has nothing to decide."""
+    assert single_vs_double([0.02, 0.47, 0.51]) == {"confidence": pytest.approx(0.5204, abs=1e-4),
+                                                   "decided": False}
+    assert single_vs_double([0.0, 0.2, 0.8])["decided"]
+    assert single_vs_double([0.0, 0.0, 1.0]) == {"confidence": 1.0, "decided": True}
+    assert single_vs_double([0.1, 0.9 * 0.31, 0.9 * 0.69])["decided"] is False     # 0.69 < 0.7
+    assert single_vs_double([0.1, 0.9 * 0.29, 0.9 * 0.71])["decided"] is True
+    assert single_vs_double([0.6, 0.2, 0.2]) is None
+
+
+def test_a_decisive_test_decides_single_vs_double():
+    """A network torn between single and double is undecided; the same picture with a test
+    for a first compression decisive is double, and decided."""
+    from dataclasses import replace
+    from skimage.data import astronaut
+    det = Detector(Fixed([0.0, 0.5, 0.5]), "fixed")
+    img = jpeg.compress(astronaut(), 60)
+    ev = det.blocks_and_evidence(img)
+    assert det.detect(img, evidence=replace(ev, double_quantisation=0.0, second_grid=0.0,
+                                            light_first=0.0))["single_vs_double"]["decided"] is False
+    found = det.detect(img, evidence=replace(ev, double_quantisation=quality.DQ_DECISIVE))
+    assert found["verdict"] == "double" and found["single_vs_double"] == {"confidence": 1.0, "decided": True}

@@ -27,6 +27,7 @@ function mergeForced(detection: RestoreResult, forced: RestoreResult): RestoreRe
     verdict: forced.verdict ?? detection.verdict,
     probabilities: forced.probabilities ?? detection.probabilities,
     pixel_probabilities: forced.pixel_probabilities ?? detection.pixel_probabilities,
+    single_vs_double: forced.single_vs_double !== undefined ? forced.single_vs_double : detection.single_vs_double,
     grid: forced.grid ?? detection.grid,
     blocks: forced.blocks ?? detection.blocks,
     quality: forced.quality !== undefined ? forced.quality : detection.quality,

@@ -5,7 +5,8 @@ import {
   downloadName,
   formatPercent,
   formatSeconds,
-  verdictText,
+  onceOrTwiceUndecided,
+  verdictHeading,
   type RestoreResult,
 } from '../api';
 import { CompareSlider } from './CompareSlider';
@@ -72,11 +73,11 @@ function qualityText(data: RestoreResult): { value: string; note: string } {
   return { value: `${q.source === 'quantization-table' ? '' : '≈ '}${q.estimate}`, note };
 }
 
-function verdictTone(verdict: string | undefined): string {
-  if (!verdict) return 'skipped';
-  if (verdict === 'uncompressed') return 'clean';
-  if (verdict === 'double') return 'double';
-  return 'single';
+function verdictTone(data: RestoreResult): string {
+  if (!data.verdict) return 'skipped';
+  if (data.verdict === 'uncompressed') return 'clean';
+  if (data.verdict === 'double' && !onceOrTwiceUndecided(data)) return 'double';
+  return 'single'; // compressed; a double's warning colour only when the detector could tell
 }
 
 export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
@@ -144,12 +145,12 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
 
   return (
     <section className="results" ref={sectionRef} aria-labelledby="verdict-heading">
-      <div className={`card verdict verdict-${verdictTone(verdict)}`}>
+      <div className={`card verdict verdict-${verdictTone(data)}`}>
         <div className="verdict-main">
           <span className="verdict-dot" aria-hidden="true" />
           <div>
             <h2 id="verdict-heading" ref={headingRef} tabIndex={-1} className="verdict-title">
-              {verdictText(verdict)}
+              {verdictHeading(data)}
             </h2>
             <p className="verdict-summary">{summary}</p>
           </div>
@@ -226,6 +227,20 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
               <div>
                 <dt>Verdict</dt>
                 <dd>{classLabel(verdict)}</dd>
+              </div>
+            )}
+            {onceOrTwiceUndecided(data) && data.probabilities && (
+              <div>
+                <dt>Once or twice</dt>
+                <dd>
+                  Cannot tell: single {formatPercent(data.probabilities.single)}, double{' '}
+                  {formatPercent(data.probabilities.double)}
+                  <span className="muted">
+                    {' '}
+                    · a first compression lighter than the last, or at the same quality, can leave no trace in the
+                    pixels
+                  </span>
+                </dd>
               </div>
             )}
             {verdict && (
