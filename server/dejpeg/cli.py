@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="was each image JPEG-compressed never, once or twice?")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.epilog = ("In the table a verdict of single? or double? is a coin flip between the two: "
+                "the pixels do not tell once from twice (single_vs_double.decided false).")
     p.set_defaults(run=cmd_detect)
 
     p = sub.add_parser("restore", parents=[common],
@@ -124,7 +126,8 @@ def _print_row(r: dict, first: bool) -> None:
     first_q = (q or {}).get("first_estimate")
     if first_q is None:
         first_q = "finer" if r["light_first_pass"]["decisive"] else "-"
-    print(fmt.format(name, r["verdict"], f"{p['uncompressed']:.3f}", f"{p['single']:.3f}",
+    undecided = (r.get("single_vs_double") or {}).get("decided") is False
+    print(fmt.format(name, r["verdict"] + "?" * undecided, f"{p['uncompressed']:.3f}", f"{p['single']:.3f}",
                      f"{p['double']:.3f}", quality, first_q,
                      len(r["blocks"]),
                      f"{r['timings']['total_s']:.2f} s"))

@@ -29,6 +29,9 @@ def test_detect_table_and_json(tiny_models_dir, tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["quality"] for r in rows][0] == {"estimate": 20, "source": "quantization-table"}
     assert all(r["verdict"] in ("uncompressed", "single", "double") for r in rows)
+    for r, line in zip(rows, table[1:]):      # the table marks a coin flip between single and double
+        undecided = r["single_vs_double"] is not None and not r["single_vs_double"]["decided"]
+        assert line.split()[1] == r["verdict"] + ("?" if undecided else "")
 
 
 def test_restore_writes_pngs_of_the_same_size(tiny_models_dir, tmp_path, capsys):
