@@ -39,7 +39,8 @@ HERE = Path(__file__).parent
 def samples(det: Detector, pictures, n: int, seed: int, draw=data.random_case):
     """(calibration features (n, 6), CNN mean probabilities (n, 3), labels (n,), whether each
     of the tests for a first compression was decisive (n, 3): `first_compression_tests`, the
-    last quality estimated from the pixels (n,), 0 where none, the whole-number lattice's
+    last quality estimated from the pixels as the camera end reads it (n,; 0 where none:
+    `Evidence.light_end_quality`), the whole-number lattice's
     evidence on the grid used (n,): `features.LatticeScan.at`), for n
     crops of `pictures` with cases drawn by `draw`."""
     rng = np.random.default_rng(seed)
@@ -54,7 +55,7 @@ def samples(det: Detector, pictures, n: int, seed: int, draw=data.random_case):
         feats.append(calibration_features(p, ev.grid_evidence, ev.table_fit))
         labels.append(case.label)
         found.append(first_compression_tests(ev))
-        qualities.append(ev.quality or 0)
+        qualities.append(ev.light_end_quality or 0)
         lattice.append(ev.lattice)
     return (np.array(feats), np.array(probs), np.array(labels), np.array(found), np.array(qualities),
             np.array(lattice))

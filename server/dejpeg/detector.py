@@ -141,7 +141,12 @@ def camera_end(image_p: np.ndarray, last_quality: int | None,
     not at this end) is the tests' to find (`first_compression_tests`).  So on a picture
     called compressed the "double" mass moves to "single"; a picture called uncompressed
     stays so (compressed-vs-not is the calibration's).  `from_quality`: where that end starts,
-    lower for a JPEG file saved with a camera's own table (`camera_table`)."""
+    lower for a JPEG file saved with a camera's own table (`camera_table`).  `Detector` passes
+    the quality only when it rests on CAMERA_MIN_READ clearly non-zero coefficients or more
+    (`Evidence.light_end_quality`): a nearly flat picture's few hundred read any quality (a
+    flat blue sky of demo/DQF5070, QF 50 then 70, read 98 from 142 and became a sure single;
+    on the validation views of QF 97-99 singles the fewest read were 3,879, while (50, 97) and
+    (50, 70) doubles read 95 from 331 and 43 from 288)."""
     p = np.asarray(image_p, np.float64).copy()
     single, double = CLASSES.index("single"), CLASSES.index("double")
     if (last_quality is not None and last_quality >= from_quality
@@ -152,6 +157,7 @@ def camera_end(image_p: np.ndarray, last_quality: int | None,
 
 
 CAMERA_TABLE_FROM = 90     # a file's own non-IJG table this light: the camera's end starts here
+CAMERA_MIN_READ = 1000     # clearly non-zero coefficients a last quality must rest on for `camera_end`
 
 
 def camera_table(table) -> bool:
@@ -230,6 +236,13 @@ class Evidence:
     light_first: float = 0.0             # `quality.light_first_pass` evidence
     light_first_quality: int | None = None   # and the first compression's quality it points to
     lattice: float = 0.0                 # `features.LatticeScan.at` the grid used
+    read: int = 0                        # clearly non-zero AC coefficients the quality was read from
+
+    @property
+    def light_end_quality(self) -> int | None:
+        """The last quality, where `camera_end` may act on it: None when it was read from
+        fewer than CAMERA_MIN_READ clearly non-zero coefficients."""
+        return self.quality if self.read >= CAMERA_MIN_READ else None
 
     @property
     def low_step(self) -> float:
@@ -303,12 +316,13 @@ class Detector:
         ac = quality.grid_coefficients(rgb, offset)
         steps = None if ac is None else quality.last_steps(ac)
         qf = None if ac is None else quality.quality_from_coefficients(ac, steps)
+        read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > 1.5))
         dq, first = quality.double_quantisation(ac, qf, steps)
         light, light_q = quality.light_first_pass(*self._light_first_reading(rgb, offset, ac, steps))
         block_probs = self.predict_blocks(feats)
         return Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
                         evidence, qf, quality.table_fit(ac, qf), dq, first, second,
-                        second_offset, steps, light, light_q, lattice)
+                        second_offset, steps, light, light_q, lattice, read)
 
     @staticmethod
     def _light_first_reading(rgb: np.ndarray, offset, ac, steps):
@@ -360,14 +374,15 @@ class Detector:
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
         decisive, shifted, lighter = first_compression_tests(ev)
-        pixel_p = after_calibration(pixel_p, ev.lattice, ev.quality, decisive or shifted or lighter)
+        pixel_p = after_calibration(pixel_p, ev.lattice, ev.light_end_quality,
+                                    decisive or shifted or lighter)
         image_p = pixel_p
         if jpeg_quality is not None:
             image_p = file_evidence(pixel_p)
             if not (decisive or shifted or lighter):
                 light_end = (CAMERA_TABLE_FROM if jpeg_table is not None and camera_table(jpeg_table)
                              else quality.CAMERA_END)
-                image_p = camera_end(image_p, ev.quality, light_end)
+                image_p = camera_end(image_p, ev.light_end_quality, light_end)
         table = None
         if jpeg_table is not None and ev.steps is not None:
             count, coarser_first = quality.coarser_than_table(ev.steps, jpeg_table)

@@ -305,6 +305,24 @@ def test_a_camera_end_jpeg_leaning_double_is_single():
     assert Detector(Fixed([0.8, 0.05, 0.15]), "fixed").detect(heavier, jpeg_quality=98)["verdict"] == "double"
 
 
+def test_the_camera_end_needs_a_quality_read_from_enough_coefficients():
+    """A quality read at the camera end from too few clearly non-zero coefficients (a nearly
+    flat picture) leaves the network's single / double ratio as it is; read from
+    CAMERA_MIN_READ or more, the picture is single.  A real QF 98 picture reads thousands."""
+    from dataclasses import replace
+    from dejpeg.detector import CAMERA_MIN_READ
+    leaning = Detector(Fixed([0.05, 0.4, 0.55]), "fixed")
+    light = jpeg.compress(pattern(256, 256, seed=5), 98)
+    ev = leaning.blocks_and_evidence(light)
+    assert ev.quality >= quality.CAMERA_END and ev.read >= CAMERA_MIN_READ
+    assert ev.read == int((np.abs(quality.grid_coefficients(light, ev.offset)) > 1.5).sum())
+    thin = replace(ev, read=CAMERA_MIN_READ - 1, lattice=0.0)
+    assert thin.light_end_quality is None
+    assert leaning.detect(light, evidence=thin)["verdict"] == "double"
+    assert leaning.detect(light, evidence=thin, jpeg_quality=98)["verdict"] == "double"    # a file too
+    assert leaning.detect(light, evidence=replace(thin, read=CAMERA_MIN_READ))["verdict"] == "single"
+
+
 def test_a_lattice_found_makes_an_uncompressed_verdict_compressed():
     """From LATTICE_DECISIVE, a picture called uncompressed is compressed, single and double
     keeping their ratio (as for a JPEG file); below it, or on a compressed verdict, nothing
