@@ -126,9 +126,9 @@ def _print_row(r: dict, first: bool) -> None:
     first_q = (q or {}).get("first_estimate")
     if first_q is None:
         first_q = "finer" if r["light_first_pass"]["decisive"] else "-"
-    undecided = (r.get("single_vs_double") or {}).get("decided") is False
-    print(fmt.format(name, r["verdict"] + "?" * undecided, f"{p['uncompressed']:.3f}", f"{p['single']:.3f}",
-                     f"{p['double']:.3f}", quality, first_q,
+    undecided = (r.get("single_vs_double") or {}).get("decided") is False   # a coin flip: "?"
+    print(fmt.format(name, r["verdict"] + "?" * undecided, f"{p['uncompressed']:.3f}",
+                     f"{p['single']:.3f}", f"{p['double']:.3f}", quality, first_q,
                      len(r["blocks"]),
                      f"{r['timings']['total_s']:.2f} s"))
 

@@ -316,7 +316,7 @@ class Detector:
         ac = quality.grid_coefficients(rgb, offset)
         steps = None if ac is None else quality.last_steps(ac)
         qf = None if ac is None else quality.quality_from_coefficients(ac, steps)
-        read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > 1.5))
+        read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
         dq, first = quality.double_quantisation(ac, qf, steps)
         light, light_q = quality.light_first_pass(*self._light_first_reading(rgb, offset, ac, steps))
         block_probs = self.predict_blocks(feats)

@@ -83,6 +83,9 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
 _AC_TRANSFORM = np.kron(dct_matrix(8), dct_matrix(8))[ZIGZAG[1:]].T.astype(np.float32)
 
 
+CLEARLY_NON_ZERO = 1.5   # |c| above which an AC coefficient counts as clearly non-zero
+
+
 def _on_multiples(values: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Whether each value lies within min(1, q/4) of a multiple of its quantiser q (chance:
     2 min(1, q/4) / q, at most one half).  In place on one array: `quality_from_coefficients`
@@ -103,7 +106,7 @@ def table_fit(ac: np.ndarray | None, quality: int | None) -> float:
     stand out); 0 when there is nothing to measure."""
     if ac is None or quality is None:
         return 0.0
-    keep = np.abs(ac) > 1.5
+    keep = np.abs(ac) > CLEARLY_NON_ZERO
     if keep.sum() < 50:
         return 0.0
     q = np.broadcast_to(_AC_STEPS[quality - 1], ac.shape)[keep]
@@ -169,7 +172,7 @@ def last_steps(ac: np.ndarray, count: int = DQ_FREQUENCIES, largest: int = 64) -
     steps = np.zeros(count)
     candidates = np.arange(1, largest + 1, dtype=np.float32)[:, None]
     for f in range(count):
-        c = ac[:, f][np.abs(ac[:, f]) > 1.5]
+        c = ac[:, f][np.abs(ac[:, f]) > CLEARLY_NON_ZERO]
         if len(c) < 50:
             continue
         c = c[::max(1, len(c) // 4000)]
@@ -400,7 +403,7 @@ def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None) ->
     among them.  (After a heavier first pass some steps read are its multiples; the true last
     table still matches others, so it stands.)
     """
-    keep = np.abs(ac) > 1.5                                   # clearly non-zero ones
+    keep = np.abs(ac) > CLEARLY_NON_ZERO                                   # clearly non-zero ones
     if keep.sum() < 50:
         return None
     seen = last_steps(ac) if seen is None else seen

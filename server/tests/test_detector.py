@@ -315,7 +315,7 @@ def test_the_camera_end_needs_a_quality_read_from_enough_coefficients():
     light = jpeg.compress(pattern(256, 256, seed=5), 98)
     ev = leaning.blocks_and_evidence(light)
     assert ev.quality >= quality.CAMERA_END and ev.read >= CAMERA_MIN_READ
-    assert ev.read == int((np.abs(quality.grid_coefficients(light, ev.offset)) > 1.5).sum())
+    assert ev.read == int((np.abs(quality.grid_coefficients(light, ev.offset)) > 1.5).sum())  # |c| > 1.5
     thin = replace(ev, read=CAMERA_MIN_READ - 1, lattice=0.0)
     assert thin.light_end_quality is None
     assert leaning.detect(light, evidence=thin)["verdict"] == "double"
