@@ -75,10 +75,17 @@ export function AboutPage({ models }: Props) {
             8×8 DCT coefficients are gathered into per-frequency histograms, which a compact CNN (C_Tiny, after Park
             et al., ECCV 2018) classifies as <em>uncompressed</em>, <em>single</em> or <em>double</em> compression.
             The picture’s verdict is aggregated over its blocks; the quality factor is read from the file’s
-            quantization tables when it is a JPEG, or estimated from the pixels otherwise. Two tests look for a first
-            compression the CNN can miss: the same grid’s coefficient histograms still showing a first quantizer
-            (which also gives its quality), and a second 8×8 grid showing through a light last compression when the
-            picture was cropped in between.
+            quantization tables when it is a JPEG, or estimated from the pixels otherwise. Three tests look for a
+            first compression the CNN can miss: the same grid’s coefficient histograms still showing a heavier first
+            quantizer (which also gives its quality), the alternation a lighter one leaves in them (a camera’s JPEG
+            resaved), and a second 8×8 grid showing through a light last compression when the picture was cropped in
+            between. Coefficients sitting on whole numbers, as a JPEG decoder leaves them, give away even
+            quality-100 JPEGs.
+          </p>
+          <p>
+            A first compression lighter than the last, or at the same quality, can leave no trace at all. When
+            neither the network nor a test tells once from twice, the answer says so (“once or twice”) rather than
+            guess.
           </p>
         </div>
         <div className="card">
