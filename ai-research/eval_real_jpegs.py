@@ -136,13 +136,16 @@ def main(argv=None):
                      if r[key]["decisive"]]
             if r["file_table"] and r["file_table"]["decisive"]:
                 tests.append("table")
+            sd = r["single_vs_double"]
             row["cases"][name] = {"truth": truth, "verdict": r["verdict"], "tests": tests,
+                                  "decided": None if sd is None else sd["decided"],
                                   "light_first": r["light_first_pass"]["evidence"],
                                   "light_first_quality": r["light_first_pass"]["first_quality"],
                                   "grid": [r["grid"]["dx"], r["grid"]["dy"]]}
         per_file.append(row)
         print(f"{label(path)[:40]:40s} {first.width}x{first.height} QF {first.jpeg_quality}: "
-              + ", ".join(f"{c['verdict'][0]}{'+' + '/'.join(c['tests']) if c['tests'] else ''}"
+              + ", ".join(f"{c['verdict'][0]}{'?' * (c['decided'] is False)}"
+                          f"{'+' + '/'.join(c['tests']) if c['tests'] else ''}"
                           for c in row["cases"].values()), flush=True)
 
     summary = []
@@ -159,7 +162,8 @@ def main(argv=None):
                                                   for s, f in zip(said, per_file)
                                                   if truth == "double" and f["ijg_table"]
                                                   and s["light_first_quality"] is not None],
-                        "table_decisive": sum("table" in s["tests"] for s in said)})
+                        "table_decisive": sum("table" in s["tests"] for s in said),
+                        "undecided": sum(s["decided"] is False for s in said)})
     overall = {"three_class_acc": float(np.mean([s["accuracy"] for s in summary])),
                "compressed_vs_not": float(np.mean([s["compressed_vs_not"] for s in summary])),
                "files": len(per_file), "median_detect_seconds": float(np.median(seconds))}
@@ -174,17 +178,20 @@ def main(argv=None):
              f"Model `{entry['file']}` as served; {len(per_file)} files "
              f"({'--dir ' + args.dir if args.dir else 'the ' + args.split + ' split’s sources shipped as JPEG'}). "
              "Each file is taken as saved once (its earlier history is unknown). Crops: "
-             f"{SHIFT[0]} px left, {SHIFT[1]} top. Resaves: Pillow, 4:2:0. u / s / d: the verdict; "
-             "after + the tests that were decisive (DQ: heavier first pass; 2nd grid; light "
-             "first: lighter first pass on the same grid; table: the file's own table).", "",
-             "| case | truth | uncompressed | single | double | accuracy % | light first decisive "
-             "| its first QF vs the file's IJG table: MAE (files) | table decisive |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             f"{SHIFT[0]} px left, {SHIFT[1]} top. Resaves: Pillow, 4:2:0. u / s / d: the verdict, "
+             "? when single vs double was undecided (`single_vs_double`: the answer says "
+             "\"once or twice\"); after + the tests that were decisive (DQ: heavier first pass; "
+             "2nd grid; light first: lighter first pass on the same grid; table: the file's own "
+             "table).", "",
+             "| case | truth | uncompressed | single | double | accuracy % | undecided (once or twice) "
+             "| light first decisive | its first QF vs the file's IJG table: MAE (files) | table decisive |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
         c, err = s["counts"], s["light_first_qf_errors"]
         first = f"{np.mean(err):.1f} ({len(err)})" if err else ""
         lines.append(f"| {s['case']} | {s['truth']} | {c['uncompressed']} | {c['single']} | {c['double']} "
-                     f"| {s['accuracy']:.1f} | {s['light_first_decisive']} | {first} | {s['table_decisive']} |")
+                     f"| {s['accuracy']:.1f} | {s['undecided']} | {s['light_first_decisive']} | {first} "
+                     f"| {s['table_decisive']} |")
     lines += ["", f"Mean accuracy over the cases: {overall['three_class_acc']:.1f} %; called compressed: "
               f"{overall['compressed_vs_not']:.1f} % (every case here is compressed); median detection "
               f"{overall['median_detect_seconds']:.2f} s.", "",
@@ -195,7 +202,8 @@ def main(argv=None):
         for n in names:
             c = f["cases"][n]
             first = f", QF {c['light_first_quality']}" if "light first" in c["tests"] else ""
-            cells.append(c["verdict"][0] + (" +" + "/".join(c["tests"]) if c["tests"] else "")
+            cells.append(c["verdict"][0] + "?" * (c["decided"] is False)
+                         + (" +" + "/".join(c["tests"]) if c["tests"] else "")
                          + f" ({c['light_first']:.0f}{first})")
         lines.append(f"| {label(Path(f['file']))} | {f['width']}x{f['height']} | {f['quality']} "
                      f"({'yes' if f['ijg_table'] else 'no'}) | {f['low_steps']} | " + " | ".join(cells) + " |")
