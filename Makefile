@@ -17,7 +17,7 @@ CLIENT_SOURCES := $(shell find client/src client/public client/index.html client
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer train-restorer-general \
-        train-restorer-small eval-detector eval-real-jpegs eval-restorer light-first-thresholds lattice-thresholds calibrate-detector calibrate-strength bench corpus clean-stamps
+        train-restorer-small eval-detector eval-real-jpegs eval-restorer light-first-thresholds lattice-thresholds corpus-check calibrate-detector calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
 
@@ -99,6 +99,10 @@ light-first-thresholds: python $(CORPUS)
 # where the decoder's whole-number lattice tells a JPEG (QF 98-100 too) from a never-compressed picture
 lattice-thresholds: python $(CORPUS)
 	$(PY) ai-research/lattice_thresholds.py
+
+# corpus pictures whose source's JPEG grid still shows through the downscale
+corpus-check: python $(CORPUS)
+	$(PY) ai-research/corpus_grid_check.py
 
 # image-level calibration of the shipped detector (CNN + grid evidence + table fit), fitted on
 # training pictures -> catalog.json

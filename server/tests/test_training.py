@@ -688,3 +688,35 @@ def test_build_corpus_takes_the_files_of_the_named_debian_packages(monkeypatch, 
     found = script.find_sources([str(tmp_path)], False, only={str(tmp_path / "b.png")})
     assert found == [tmp_path / "b.png"]
     assert len(script.find_sources([str(tmp_path)], False)) == 2
+
+
+def test_corpus_grid_check_flags_a_picture_whose_source_compression_shows(tmp_path, monkeypatch):
+    """corpus_grid_check: a corpus picture made of a QF 30 JPEG's pixels is flagged, with its
+    grid and its source's format and quality; a never-compressed one is not; the report lists
+    the flagged ones only."""
+    script = load_script("corpus_grid_check", monkeypatch)
+    from PIL import Image
+    from skimage.data import astronaut
+    from dejpeg import jpeg
+    import images
+    corpus = tmp_path / "corpus"
+    (corpus / "train").mkdir(parents=True)
+    (corpus / "val").mkdir()
+    clean = astronaut()[:256, :256]
+    source = tmp_path / "src.jpg"
+    source.write_bytes(images.jpeg(clean, 30))
+    Image.fromarray(jpeg.compress(clean, 30)[3:, 5:]).save(corpus / "train/traced.png")
+    Image.fromarray(clean).save(corpus / "val/clean.png")
+    (corpus / "manifest.json").write_text(json.dumps({"images": [
+        {"file": "val/clean.png", "source": str(tmp_path / "gone.png")},
+        {"file": "train/traced.png", "source": str(source)}]}))
+    out = tmp_path / "check"
+    script.main(["--corpus", str(corpus), "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    traced, clean_row = result["pictures"]                   # highest evidence first
+    assert traced["file"] == "train/traced.png" and traced["grid_stands_out"]
+    assert traced["offset"] == [3, 5] and traced["source_format"] == "JPEG" and traced["source_quality"] == 30
+    assert not clean_row["grid_stands_out"] and clean_row["source_format"] is None
+    assert result["summary"]["flagged"] == 1 and result["summary"]["flagged_by_split"] == {"train": 1, "val": 0}
+    md = out.with_suffix(".md").read_text()
+    assert "train/traced.png" in md and "val/clean.png" not in md
