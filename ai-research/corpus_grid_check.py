@@ -7,8 +7,8 @@ files, and downscales each by 2x or more with antialiasing, on the premise that 
 out the source's own JPEG traces: the pictures stand for "never compressed" in training and
 validation.  It does not always hold: a heavily compressed source halved keeps its 8x8 blocks
 as 4x4 ones, which line up with two of the 64 8x8 grids in each direction.  This scores every
-corpus picture (both splits) with the detector's own grid scan (`features.grid_scan`, the
-grid that stands out most and by how much, `features.locate_grid`) and flags those at or
+corpus picture (both splits) with the detector's own grid search (`features.grid_search`:
+the grid that stands out most and by how much) and flags those at or
 above `features.GRID_MIN_EVIDENCE`, where the detector takes a grid to stand out; with each,
 its source's format and, for a JPEG source, the quality of its luma table
 (`quality.quality_from_table`).  Writes results/corpus_grid_check.{md,json}.
@@ -45,7 +45,7 @@ def check(corpus: Path) -> list[dict]:
     manifest = json.loads((corpus / "manifest.json").read_text())
     rows = []
     for item in manifest["images"]:
-        offset, evidence = features.locate_grid(features.grid_scan(data.load_image(corpus / item["file"])))
+        offset, evidence = features.grid_search(data.load_image(corpus / item["file"]))
         fmt, q = source_format(Path(item["source"]))
         rows.append({"file": item["file"], "split": item["file"].split("/")[0],
                      "grid_evidence": round(float(evidence), 4), "offset": list(offset),
@@ -70,7 +70,7 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({"summary": summary, "pictures": rows}, indent=1))
     lines = ["# Corpus pictures that still show a JPEG grid", "",
-             f"`features.grid_scan` on each of the {len(rows)} corpus pictures (as `build_corpus.py` "
+             f"`features.grid_search` on each of the {len(rows)} corpus pictures (as `build_corpus.py` "
              f"made them); flagged from `features.GRID_MIN_EVIDENCE` = {features.GRID_MIN_EVIDENCE:g}, "
              "where the detector takes a grid to stand out.  Median evidence "
              f"{summary['median_grid_evidence']:.4f}; flagged {len(flagged)} "

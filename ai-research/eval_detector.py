@@ -221,13 +221,13 @@ def main(argv=None):
             shifted += r["second_grid"]["decisive"]
             light += r["light_first_pass"]["decisive"]
             lattice += r["lattice"]["decisive"]
-            if r["single_vs_double"] is not None:
+            sd, right = r["single_vs_double"], verdict == case.label
+            if sd is not None:                  # called compressed
                 called += 1
-                decided += r["single_vs_double"]["decided"]
-                decided_ok += r["single_vs_double"]["decided"] and verdict == case.label
-                undecided_ok += not r["single_vs_double"]["decided"] and verdict == case.label
-            undecided = r["single_vs_double"] is not None and not r["single_vs_double"]["decided"]
-            claims_ok += case.label > 0 if undecided else verdict == case.label
+                decided += sd["decided"]
+                decided_ok += sd["decided"] and right
+                undecided_ok += not sd["decided"] and right
+            claims_ok += case.label > 0 if sd is not None and not sd["decided"] else right
             if r["double_quantization"]["decisive"]:
                 decisive += 1
                 if case.kind == "double" and r["double_quantization"]["first_quality"]:
