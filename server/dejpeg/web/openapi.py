@@ -114,8 +114,8 @@ SCHEMAS = {
         "decided": {**BOOLEAN, "description": "Confidence >= 0.7.  When false the pixels do not "
                     "tell once from twice: a first compression lighter than the last one, or "
                     "at the same quality, can leave no trace, and then the verdict's single or "
-                    "double is a coin flip (right 56 % of the time on training cases, against "
-                    "85 % when decided)."},
+                    "double is a coin flip (`make eval-detector` on the validation split: "
+                    "right 62.5 % of the time, against 99.7 % when decided)."},
     }, ["confidence", "decided"], nullable=True,
         description="For a picture called compressed (null otherwise): how far the "
                     "probabilities tell one compression from two."),
