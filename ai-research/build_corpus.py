@@ -7,7 +7,15 @@
 
 Each source picture is decoded, converted to RGB, downscaled by at least --scale (2) with
 Lanczos antialiasing -- which washes out the traces of the JPEG compression many wallpapers
-were shipped with -- and capped at --max-side, then saved as PNG.  Byte-identical files (the
+were shipped with -- and capped at --max-side, then saved as PNG.  Halving does not always
+wash them out: a heavily compressed source's 8x8 blocks become 4x4 ones, which line up with
+two of the 64 8x8 grids in each direction (`corpus_grid_check.py` found 13 of 112 pictures so).
+So every downscaled picture goes through the detector's own grid search
+(`features.grid_search`), and while a grid stands out (`features.GRID_MIN_EVIDENCE`) the
+source is downscaled again by a larger factor (FURTHER: 1.25, 1.5, then 2 times the first;
+the first two no longer map the blocks onto 8x8 grids); a picture still showing a grid at the
+last one, or under --min-side, is left out.  --keep-grids skips the check (the corpus of before
+2026-11-28).  Byte-identical files (the
 wallpaper packages install one picture under many names) are kept once, and variants of one
 picture (`images/` and `images_dark/`, `-l`/`-d` pairs) share a group, so a picture is never on
 both sides of the split.  The split is a hash of the group name: deterministic, no seed.
@@ -25,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from dejpeg import features
 
 DEFAULT_SOURCES = ["/usr/share/wallpapers", "/usr/share/backgrounds"]
 # the Debian packages whose pictures the default corpus takes (`make corpus` installs them);
@@ -89,7 +99,17 @@ def find_sources(dirs: list[str], use_skimage: bool, only: set[str] | None = Non
     return files
 
 
-def prepare(path: Path, scale: float, max_side: int, min_side: int) -> Image.Image | None:
+# factors tried in turn, times the first downscale, while the source's JPEG grid shows through
+FURTHER = (1.0, 1.25, 1.5, 2.0)
+
+
+def prepare(path: Path, scale: float, max_side: int, min_side: int,
+            keep_grids: bool = False) -> tuple[Image.Image | None, float, float, float | None]:
+    """(picture, downscale factor, its share of FURTHER, grid evidence) of a source:
+    downscaled by at least `scale` and to at most `max_side`, then by the next factor of
+    FURTHER while a JPEG grid stands out (unless `keep_grids`, which takes the first and
+    measures nothing).  The picture is None when it would fall under `min_side` or when a grid
+    still shows at the last factor."""
     with Image.open(path) as im:
         im.load()
         if im.mode in ("RGBA", "LA", "P"):
@@ -97,11 +117,20 @@ def prepare(path: Path, scale: float, max_side: int, min_side: int) -> Image.Ima
             bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
             im = Image.alpha_composite(bg, im)
         im = im.convert("RGB")
-    factor = max(scale, max(im.size) / max_side)
-    size = (round(im.width / factor), round(im.height / factor))
-    if min(size) < min_side:
-        return None
-    return im.resize(size, Image.Resampling.LANCZOS)
+    first = max(scale, max(im.size) / max_side)
+    evidence = None
+    for further in FURTHER[:1] if keep_grids else FURTHER:
+        factor = first * further
+        size = (round(im.width / factor), round(im.height / factor))
+        if min(size) < min_side:
+            return None, factor, further, evidence
+        small = im.resize(size, Image.Resampling.LANCZOS)
+        if keep_grids:
+            return small, factor, further, None
+        evidence = features.grid_search(np.asarray(small))[1]
+        if evidence < features.GRID_MIN_EVIDENCE:
+            return small, factor, further, evidence
+    return None, factor, further, evidence
 
 
 def main(argv=None):
@@ -116,6 +145,8 @@ def main(argv=None):
     ap.add_argument("--max-side", type=int, default=2048)
     ap.add_argument("--min-side", type=int, default=256)
     ap.add_argument("--val-fraction", type=float, default=0.2)
+    ap.add_argument("--keep-grids", action="store_true",
+                    help="skip the grid check (downscale by the first factor only, as before 2026-11-28)")
     args = ap.parse_args(argv)
     if args.scale < 2:
         ap.error("--scale must be at least 2 to wash out the sources' own JPEG traces")
@@ -124,7 +155,7 @@ def main(argv=None):
     for split in ("train", "val"):
         (out / split).mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
-    records = []
+    records, left_out = [], []
     only = None if args.source else package_files(args.packages)
     for path in find_sources(args.source or DEFAULT_SOURCES, not args.no_skimage, only):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -132,11 +163,16 @@ def main(argv=None):
             continue
         seen.add(digest)
         try:
-            im = prepare(path, args.scale, args.max_side, args.min_side)
+            im, factor, further, evidence = prepare(path, args.scale, args.max_side, args.min_side,
+                                           args.keep_grids)
         except Exception as exc:  # unreadable file: report and go on
             print(f"skip {path}: {exc}")
             continue
         if im is None:
+            if evidence is not None and evidence >= features.GRID_MIN_EVIDENCE:
+                print(f"skip {path}: a JPEG grid still stands out ({evidence:.4f}) at {factor:.2f}x")
+                left_out.append({"source": str(path), "factor": round(factor, 3),
+                                 "grid_evidence": round(float(evidence), 4)})
             continue
         if np.asarray(im).std() < 8:   # flat colour fields teach nothing
             print(f"skip {path}: nearly flat")
@@ -146,16 +182,27 @@ def main(argv=None):
         name = f"{group}-{digest[:8]}.png"
         im.save(out / split / name)
         records.append({"file": f"{split}/{name}", "source": str(path), "group": group,
-                        "width": im.width, "height": im.height})
-        print(f"{split:5s} {im.width}x{im.height} {path}")
+                        "width": im.width, "height": im.height, "factor": round(factor, 3),
+                        "further": further,
+                        "grid_evidence": None if evidence is None else round(float(evidence), 4)})
+        print(f"{split:5s} {im.width}x{im.height} {factor:.2f}x {path}")
+
+    written = {r["file"] for r in records}
+    for split in ("train", "val"):     # pictures of an earlier build that this one left out
+        for stale in (out / split).glob("*.png"):
+            if f"{split}/{stale.name}" not in written:
+                stale.unlink()
 
     summary = {}
     for split in ("train", "val"):
         rs = [r for r in records if r["file"].startswith(split)]
         summary[split] = {"images": len(rs), "groups": len({r["group"] for r in rs}),
                           "megapixels": round(sum(r["width"] * r["height"] for r in rs) / 1e6, 1)}
-    (out / "manifest.json").write_text(json.dumps({"summary": summary, "images": records}, indent=1))
-    print(json.dumps(summary))
+    further = sum(r["further"] > 1 for r in records)
+    (out / "manifest.json").write_text(json.dumps({"summary": summary, "downscaled_further": further,
+                                                   "images": records, "left_out_for_grids": left_out},
+                                                  indent=1))
+    print(json.dumps(summary), f"downscaled further: {further}, left out for grids: {len(left_out)}")
 
 
 if __name__ == "__main__":

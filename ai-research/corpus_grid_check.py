@@ -11,7 +11,10 @@ corpus picture (both splits) with the detector's own grid search (`features.grid
 the grid that stands out most and by how much) and flags those at or
 above `features.GRID_MIN_EVIDENCE`, where the detector takes a grid to stand out; with each,
 its source's format and, for a JPEG source, the quality of its luma table
-(`quality.quality_from_table`).  Writes results/corpus_grid_check.{md,json}.
+(`quality.quality_from_table`).  Since 2026-11-28 `build_corpus.py` runs the same search and
+downscales such sources further (or leaves them out), so this should flag none; the report
+also lists the pictures it downscaled further and the sources it left out, from the manifest.
+Writes results/corpus_grid_check.{md,json}.
 """
 from __future__ import annotations
 
@@ -50,7 +53,8 @@ def check(corpus: Path) -> list[dict]:
         rows.append({"file": item["file"], "split": item["file"].split("/")[0],
                      "grid_evidence": round(float(evidence), 4), "offset": list(offset),
                      "source": item["source"], "source_format": fmt, "source_quality": q,
-                     "grid_stands_out": bool(evidence >= features.GRID_MIN_EVIDENCE)})
+                     "grid_stands_out": bool(evidence >= features.GRID_MIN_EVIDENCE),
+                     "factor": item.get("factor"), "further": item.get("further")})
     return sorted(rows, key=lambda r: -r["grid_evidence"])
 
 
@@ -61,14 +65,18 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     rows = check(Path(args.corpus))
+    left_out = json.loads((Path(args.corpus) / "manifest.json").read_text()).get("left_out_for_grids", [])
     flagged = [r for r in rows if r["grid_stands_out"]]
     summary = {"pictures": len(rows), "flagged": len(flagged),
                "flagged_by_split": {s: sum(r["split"] == s for r in flagged) for s in ("train", "val")},
                "median_grid_evidence": float(np.median([r["grid_evidence"] for r in rows])),
-               "threshold": features.GRID_MIN_EVIDENCE}
+               "threshold": features.GRID_MIN_EVIDENCE,
+               "downscaled_further": sum((r["further"] or 1) > 1 for r in rows),
+               "left_out_for_grids": len(left_out)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({"summary": summary, "pictures": rows}, indent=1))
+    out.with_suffix(".json").write_text(json.dumps({"summary": summary, "pictures": rows,
+                                                    "left_out_for_grids": left_out}, indent=1))
     lines = ["# Corpus pictures that still show a JPEG grid", "",
              f"`features.grid_search` on each of the {len(rows)} corpus pictures (as `build_corpus.py` "
              f"made them); flagged from `features.GRID_MIN_EVIDENCE` = {features.GRID_MIN_EVIDENCE:g}, "
@@ -80,12 +88,21 @@ def main(argv=None):
              "both directions.", "",
              "| picture | grid evidence | grid (dx, dy) | source | source format (JPEG quality) |",
              "|---|---|---|---|---|"]
-    for r in flagged:
+    def source(r):
         fmt = r["source_format"] or "not on this machine"
-        if r["source_quality"] is not None:
-            fmt += f" ({r['source_quality']})"
-        lines.append(f"| {r['file']} | {r['grid_evidence']:.4f} | {tuple(r['offset'])} | "
-                     f"{Path(r['source']).name} | {fmt} |")
+        return fmt + (f" ({r['source_quality']})" if r["source_quality"] is not None else "")
+
+    lines += [f"| {r['file']} | {r['grid_evidence']:.4f} | {tuple(r['offset'])} | "
+              f"{Path(r['source']).name} | {source(r)} |" for r in flagged] or ["| none | | | | |"]
+    further = [r for r in rows if (r["further"] or 1) > 1]
+    lines += ["", f"Downscaled further by `build_corpus.py` because a grid stood out at its first "
+              f"factor: {len(further)}; sources it left out because one still did: {len(left_out)}.", "",
+              "| picture | downscale factor | grid evidence now | source | source format (JPEG quality) |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {r['file']} | {r['factor']:g} | {r['grid_evidence']:.4f} | {Path(r['source']).name} | "
+              f"{source(r)} |" for r in further]
+    lines += [f"| (left out) | {r['factor']:g} | {r['grid_evidence']:.4f} | {Path(r['source']).name} | |"
+              for r in left_out]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

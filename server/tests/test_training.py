@@ -677,6 +677,54 @@ def test_build_corpus_keeps_every_size_of_one_picture_on_one_side(tmp_path, monk
     assert sum(v["images"] for v in manifest["summary"].values()) == 2 * len(names)
 
 
+def test_build_corpus_downscales_further_a_source_whose_jpeg_grid_shows_through(tmp_path, monkeypatch):
+    """build_corpus: a QF 30 JPEG halved keeps its blocks as 4x4 ones, which the detector's
+    grid search finds; the builder downscales that source further (2.5x) until no grid stands
+    out, records the factor and the evidence, and keeps a clean picture at 2x.  --keep-grids
+    builds as before (2x, nothing measured); a rebuild removes pictures the new build left out."""
+    script = load_script("build_corpus", monkeypatch)
+    from PIL import Image
+    from skimage.data import coffee
+    from dejpeg import features, jpeg
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.fromarray(coffee()).save(src / "Clean.png")
+    Image.fromarray(jpeg.compress(coffee(), 30)).save(src / "Traced.png")
+    halved = Image.fromarray(jpeg.compress(coffee(), 30)).resize((300, 200), Image.Resampling.LANCZOS)
+    assert features.grid_search(np.asarray(halved))[1] >= features.GRID_MIN_EVIDENCE
+    out = tmp_path / "corpus"
+    (out / "train").mkdir(parents=True)
+    (out / "train" / "Stale-0.png").write_bytes(b"")
+    script.main(["--source", str(src), "--no-skimage", "--out", str(out), "--min-side", "64"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    by_group = {r["group"]: r for r in manifest["images"]}
+    assert set(by_group) == {"Clean", "Traced"}
+    traced, clean = by_group["Traced"], by_group["Clean"]
+    assert traced["factor"] == 2.5 and traced["further"] == 1.25 and (traced["width"], traced["height"]) == (240, 160)
+    assert traced["grid_evidence"] < features.GRID_MIN_EVIDENCE
+    saved = np.asarray(Image.open(out / traced["file"]))
+    assert features.grid_search(saved)[1] == pytest.approx(traced["grid_evidence"], abs=1e-4)
+    assert clean["factor"] == 2 and clean["further"] == 1 and clean["grid_evidence"] < features.GRID_MIN_EVIDENCE
+    assert manifest["downscaled_further"] == 1 and manifest["left_out_for_grids"] == []
+    assert not (out / "train" / "Stale-0.png").exists()
+
+    before = tmp_path / "before"
+    script.main(["--source", str(src), "--no-skimage", "--out", str(before), "--min-side", "64",
+                 "--keep-grids"])
+    kept = {r["group"]: r for r in json.loads((before / "manifest.json").read_text())["images"]}
+    assert kept["Traced"]["factor"] == 2 and kept["Traced"]["grid_evidence"] is None
+    assert features.grid_search(np.asarray(Image.open(before / kept["Traced"]["file"])))[1] \
+        >= features.GRID_MIN_EVIDENCE
+
+    monkeypatch.setattr(script, "FURTHER", (1.0,))      # no further factor: the source is left out
+    left = tmp_path / "left"
+    script.main(["--source", str(src), "--no-skimage", "--out", str(left), "--min-side", "64"])
+    manifest = json.loads((left / "manifest.json").read_text())
+    assert [r["group"] for r in manifest["images"]] == ["Clean"]
+    assert [Path(r["source"]).name for r in manifest["left_out_for_grids"]] == ["Traced.png"]
+    assert manifest["downscaled_further"] == 0
+
+
 def test_build_corpus_takes_the_files_of_the_named_debian_packages(monkeypatch, tmp_path):
     """--packages: the corpus takes only the files the named packages installed (`dpkg -L`),
     so the corpus of the first three wallpaper packages can be rebuilt after more joined."""
@@ -693,7 +741,7 @@ def test_build_corpus_takes_the_files_of_the_named_debian_packages(monkeypatch, 
 def test_corpus_grid_check_flags_a_picture_whose_source_compression_shows(tmp_path, monkeypatch):
     """corpus_grid_check: a corpus picture made of a QF 30 JPEG's pixels is flagged, with its
     grid and its source's format and quality; a never-compressed one is not; the report lists
-    the flagged ones only."""
+    the flagged ones, then those build_corpus downscaled further and the sources it left out."""
     script = load_script("corpus_grid_check", monkeypatch)
     from PIL import Image
     from skimage.data import astronaut
@@ -708,8 +756,9 @@ def test_corpus_grid_check_flags_a_picture_whose_source_compression_shows(tmp_pa
     Image.fromarray(jpeg.compress(clean, 30)[3:, 5:]).save(corpus / "train/traced.png")
     Image.fromarray(clean).save(corpus / "val/clean.png")
     (corpus / "manifest.json").write_text(json.dumps({"images": [
-        {"file": "val/clean.png", "source": str(tmp_path / "gone.png")},
-        {"file": "train/traced.png", "source": str(source)}]}))
+        {"file": "val/clean.png", "source": str(tmp_path / "gone.png"), "factor": 2.5, "further": 1.25},
+        {"file": "train/traced.png", "source": str(source), "factor": 2, "further": 1}],
+        "left_out_for_grids": [{"source": "/w/Heavy.jpg", "factor": 4, "grid_evidence": 0.031}]}))
     out = tmp_path / "check"
     script.main(["--corpus", str(corpus), "--out", str(out)])
     result = json.loads(out.with_suffix(".json").read_text())
@@ -718,5 +767,8 @@ def test_corpus_grid_check_flags_a_picture_whose_source_compression_shows(tmp_pa
     assert traced["offset"] == [3, 5] and traced["source_format"] == "JPEG" and traced["source_quality"] == 30
     assert not clean_row["grid_stands_out"] and clean_row["source_format"] is None
     assert result["summary"]["flagged"] == 1 and result["summary"]["flagged_by_split"] == {"train": 1, "val": 0}
-    md = out.with_suffix(".md").read_text()
-    assert "train/traced.png" in md and "val/clean.png" not in md
+    assert result["summary"]["downscaled_further"] == 1 and result["summary"]["left_out_for_grids"] == 1
+    flagged_part, further_part = out.with_suffix(".md").read_text().split("Downscaled further")
+    assert "train/traced.png" in flagged_part and "val/clean.png" not in flagged_part
+    assert "| val/clean.png | 2.5 |" in further_part and "train/traced.png" not in further_part
+    assert "| (left out) | 4 | 0.0310 | Heavy.jpg |" in further_part
