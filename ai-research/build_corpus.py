@@ -11,10 +11,11 @@ were shipped with -- and capped at --max-side, then saved as PNG.  Halving does 
 wash them out: a heavily compressed source's 8x8 blocks become 4x4 ones, which line up with
 two of the 64 8x8 grids in each direction (`corpus_grid_check.py` found 13 of 112 pictures so).
 So every downscaled picture goes through the detector's own grid search
-(`features.grid_search`), and while a grid stands out (`features.GRID_MIN_EVIDENCE`) the
-source is downscaled again by a larger factor (FURTHER: 1.25, 1.5, then 2 times the first;
-the first two no longer map the blocks onto 8x8 grids); a picture still showing a grid at the
-last one, or under --min-side, is left out.  --keep-grids skips the check (the corpus of before
+(`data.source_grid`), and while a grid shows (it stands out, `features.GRID_MIN_EVIDENCE`, or
+half as strong where halving puts one) the source is downscaled again by a larger factor
+(FURTHER: 1.2, 1.6, then 2.4 times the first, chosen so that the blocks' traces no longer
+repeat with the 8x8 grid); a picture still showing a grid at the last one, or under
+--min-side, is left out.  --keep-grids skips the check (the corpus of before
 2026-11-28).  Byte-identical files (the
 wallpaper packages install one picture under many names) are kept once, and variants of one
 picture (`images/` and `images_dark/`, `-l`/`-d` pairs) share a group, so a picture is never on
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dejpeg import features
+from dejpeg import data
 
 DEFAULT_SOURCES = ["/usr/share/wallpapers", "/usr/share/backgrounds"]
 # the Debian packages whose pictures the default corpus takes (`make corpus` installs them);
@@ -99,8 +100,14 @@ def find_sources(dirs: list[str], use_skimage: bool, only: set[str] | None = Non
     return files
 
 
-# factors tried in turn, times the first downscale, while the source's JPEG grid shows through
-FURTHER = (1.0, 1.25, 1.5, 2.0)
+# Factors tried in turn, times the first downscale, while the source's JPEG grid shows through.
+# Downscaled by f = a / b (lowest terms), a source's 8-px block boundaries repeat every
+# 8 b / gcd(a, 8 b) px: every 4 px at 2x, 8 at 3x, 2 at 4x, all periods an 8x8 grid shares
+# (16 at 2.5x, whose harmonics it shares); every 10 px at 2.4x (a period that meets the grid's
+# frequencies at Nyquist alone) and every 5 px at 3.2x and 4.8x (at none).  Measured on the 23
+# corpus pictures whose grid showed at 2x (2026-11-28, ad hoc): evidence 0.002-0.009 at 2.4x,
+# up to 0.016 at 2.5x and 0.025 at 3x.
+FURTHER = (1.0, 1.2, 1.6, 2.4)
 
 
 def prepare(path: Path, scale: float, max_side: int, min_side: int,
@@ -108,8 +115,9 @@ def prepare(path: Path, scale: float, max_side: int, min_side: int,
     """(picture, downscale factor, its share of FURTHER, grid evidence) of a source:
     downscaled by at least `scale` and to at most `max_side`, then by the next factor of
     FURTHER while a JPEG grid stands out (unless `keep_grids`, which takes the first and
-    measures nothing).  The picture is None when it would fall under `min_side` or when a grid
-    still shows at the last factor."""
+    measures nothing).  The picture is None when it would fall under `min_side` (the evidence
+    is then that of the last factor measured, None if none was) or when a grid still shows at
+    the last factor."""
     with Image.open(path) as im:
         im.load()
         if im.mode in ("RGBA", "LA", "P"):
@@ -127,8 +135,8 @@ def prepare(path: Path, scale: float, max_side: int, min_side: int,
         small = im.resize(size, Image.Resampling.LANCZOS)
         if keep_grids:
             return small, factor, further, None
-        evidence = features.grid_search(np.asarray(small))[1]
-        if evidence < features.GRID_MIN_EVIDENCE:
+        shows, evidence, _ = data.source_grid(np.asarray(small))
+        if not shows:
             return small, factor, further, evidence
     return None, factor, further, evidence
 
@@ -169,8 +177,8 @@ def main(argv=None):
             print(f"skip {path}: {exc}")
             continue
         if im is None:
-            if evidence is not None and evidence >= features.GRID_MIN_EVIDENCE:
-                print(f"skip {path}: a JPEG grid still stands out ({evidence:.4f}) at {factor:.2f}x")
+            if evidence is not None:     # a grid showed at the last factor measured
+                print(f"skip {path}: a JPEG grid still shows ({evidence:.4f}) by {factor:.2f}x")
                 left_out.append({"source": str(path), "factor": round(factor, 3),
                                  "grid_evidence": round(float(evidence), 4)})
             continue

@@ -7,9 +7,10 @@ files, and downscales each by 2x or more with antialiasing, on the premise that 
 out the source's own JPEG traces: the pictures stand for "never compressed" in training and
 validation.  It does not always hold: a heavily compressed source halved keeps its 8x8 blocks
 as 4x4 ones, which line up with two of the 64 8x8 grids in each direction.  This scores every
-corpus picture (both splits) with the detector's own grid search (`features.grid_search`:
-the grid that stands out most and by how much) and flags those at or
-above `features.GRID_MIN_EVIDENCE`, where the detector takes a grid to stand out; with each,
+corpus picture (both splits) with the detector's own grid search (`data.source_grid`: the
+grid that stands out most and by how much) and flags those where a grid shows: at or above
+`features.GRID_MIN_EVIDENCE`, where the detector takes a grid to stand out, or from half that
+where a halved JPEG's blocks put one (0 or 4 in both directions); with each,
 its source's format and, for a JPEG source, the quality of its luma table
 (`quality.quality_from_table`).  Since 2026-11-28 `build_corpus.py` runs the same search and
 downscales such sources further (or leaves them out), so this should flag none; the report
@@ -48,12 +49,12 @@ def check(corpus: Path) -> list[dict]:
     manifest = json.loads((corpus / "manifest.json").read_text())
     rows = []
     for item in manifest["images"]:
-        offset, evidence = features.grid_search(data.load_image(corpus / item["file"]))
+        shows, evidence, offset = data.source_grid(data.load_image(corpus / item["file"]))
         fmt, q = source_format(Path(item["source"]))
         rows.append({"file": item["file"], "split": item["file"].split("/")[0],
                      "grid_evidence": round(float(evidence), 4), "offset": list(offset),
                      "source": item["source"], "source_format": fmt, "source_quality": q,
-                     "grid_stands_out": bool(evidence >= features.GRID_MIN_EVIDENCE),
+                     "grid_shows": bool(shows),
                      "factor": item.get("factor"), "further": item.get("further")})
     return sorted(rows, key=lambda r: -r["grid_evidence"])
 
@@ -66,11 +67,11 @@ def main(argv=None):
 
     rows = check(Path(args.corpus))
     left_out = json.loads((Path(args.corpus) / "manifest.json").read_text()).get("left_out_for_grids", [])
-    flagged = [r for r in rows if r["grid_stands_out"]]
+    flagged = [r for r in rows if r["grid_shows"]]
     summary = {"pictures": len(rows), "flagged": len(flagged),
                "flagged_by_split": {s: sum(r["split"] == s for r in flagged) for s in ("train", "val")},
                "median_grid_evidence": float(np.median([r["grid_evidence"] for r in rows])),
-               "threshold": features.GRID_MIN_EVIDENCE,
+               "threshold": features.GRID_MIN_EVIDENCE, "halved_threshold": data.HALVED_EVIDENCE,
                "downscaled_further": sum((r["further"] or 1) > 1 for r in rows),
                "left_out_for_grids": len(left_out)}
     out = Path(args.out)
@@ -78,9 +79,11 @@ def main(argv=None):
     out.with_suffix(".json").write_text(json.dumps({"summary": summary, "pictures": rows,
                                                     "left_out_for_grids": left_out}, indent=1))
     lines = ["# Corpus pictures that still show a JPEG grid", "",
-             f"`features.grid_search` on each of the {len(rows)} corpus pictures (as `build_corpus.py` "
+             f"The detector's grid search on each of the {len(rows)} corpus pictures (as `build_corpus.py` "
              f"made them); flagged from `features.GRID_MIN_EVIDENCE` = {features.GRID_MIN_EVIDENCE:g}, "
-             "where the detector takes a grid to stand out.  Median evidence "
+             "where the detector takes a grid to stand out, or from "
+             f"`data.HALVED_EVIDENCE` = {data.HALVED_EVIDENCE:g} where the best grid sits at 0 or 4 "
+             "in both directions (`data.source_grid`).  Median evidence "
              f"{summary['median_grid_evidence']:.4f}; flagged {len(flagged)} "
              f"(train {summary['flagged_by_split']['train']}, val {summary['flagged_by_split']['val']}).  "
              "Such a picture stands for \"never compressed\" while its source's compression "
@@ -95,7 +98,7 @@ def main(argv=None):
     lines += [f"| {r['file']} | {r['grid_evidence']:.4f} | {tuple(r['offset'])} | "
               f"{Path(r['source']).name} | {source(r)} |" for r in flagged] or ["| none | | | | |"]
     further = [r for r in rows if (r["further"] or 1) > 1]
-    lines += ["", f"Downscaled further by `build_corpus.py` because a grid stood out at its first "
+    lines += ["", f"Downscaled further by `build_corpus.py` because a grid showed at its first "
               f"factor: {len(further)}; sources it left out because one still did: {len(left_out)}.", "",
               "| picture | downscale factor | grid evidence now | source | source format (JPEG quality) |",
               "|---|---|---|---|---|"]

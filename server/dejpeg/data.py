@@ -16,6 +16,23 @@ from . import features, jpeg, quality
 from .archs import CLASSES
 
 
+HALVED_EVIDENCE = features.GRID_MIN_EVIDENCE / 2   # a grid this strong where halving puts one
+
+
+def source_grid(image: np.ndarray) -> tuple[bool, float, tuple[int, int]]:
+    """Whether a corpus picture, meant as never compressed, still shows its source's JPEG grid:
+    (shows, evidence, offset) of the detector's grid search (`features.grid_search`, the
+    best of the 64 grids whatever its evidence).  It shows when the grid stands out
+    (GRID_MIN_EVIDENCE), or from HALVED_EVIDENCE when it sits where a halved JPEG's 4x4 blocks
+    put it (0 or 4 in both directions): on the corpus of 2026-11-28 every one of the nine
+    pictures of JPEG sources between 0.01 and 0.02 had its best grid there (4 of the 64 grids),
+    while clean PNG sources reach 0.013 at any grid."""
+    offset, evidence = features.grid_search(image, min_evidence=0.0)
+    halved = offset[0] % 4 == 0 and offset[1] % 4 == 0
+    shows = evidence >= features.GRID_MIN_EVIDENCE or (halved and evidence >= HALVED_EVIDENCE)
+    return shows, evidence, offset
+
+
 @dataclass(frozen=True)
 class Case:
     """One compression history.  kind: "uncompressed" | "single" | "double".

@@ -356,25 +356,27 @@ def grid_scores(image: np.ndarray, region: int = 256) -> tuple[np.ndarray, tuple
     return scan.zero_share, scan.origin
 
 
-def locate_grid(scan: GridScan) -> tuple[tuple[int, int], float]:
+def locate_grid(scan: GridScan, min_evidence: float = GRID_MIN_EVIDENCE) -> tuple[tuple[int, int], float]:
     """The JPEG grid of a scan: ((dx, dy) in 0..7, evidence).
 
     The evidence is the best zero share minus the median one: about 0.005 for a
     never-compressed picture (up to ~0.05 on some renders), typically 0.1-0.4 for a JPEG (as
     ai-research/results/detector_calibration.md recorded them at commit 0e881b9, on a central
-    window).  Without evidence (under GRID_MIN_EVIDENCE) the offset is (0, 0).
+    window).  Without evidence (under `min_evidence`, GRID_MIN_EVIDENCE unless given) the
+    offset is (0, 0).
     """
     score = scan.zero_share
     evidence = float(score.max() - np.median(score))
-    if evidence < GRID_MIN_EVIDENCE:
+    if evidence < min_evidence:
         return (0, 0), evidence
     sy, sx = np.unravel_index(np.argmax(score), score.shape)
     return scan.offset(sy, sx), evidence
 
 
-def grid_search(image: np.ndarray, region: int = 256) -> tuple[tuple[int, int], float]:
+def grid_search(image: np.ndarray, region: int = 256,
+                min_evidence: float = GRID_MIN_EVIDENCE) -> tuple[tuple[int, int], float]:
     """Find the 8x8 JPEG grid of a (possibly cropped) image: `locate_grid` of `grid_scan`."""
-    return locate_grid(grid_scan(image, region))
+    return locate_grid(grid_scan(image, region), min_evidence)
 
 
 def second_grid(scan: GridScan, last: tuple[int, int]) -> tuple[float, tuple[int, int]]:

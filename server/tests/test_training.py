@@ -677,15 +677,35 @@ def test_build_corpus_keeps_every_size_of_one_picture_on_one_side(tmp_path, monk
     assert sum(v["images"] for v in manifest["summary"].values()) == 2 * len(names)
 
 
+def test_source_grid_counts_a_weak_grid_only_where_halving_puts_one(monkeypatch):
+    """data.source_grid: a grid that stands out shows anywhere; one half as strong shows only
+    at 0 or 4 in both directions, where a halved JPEG's 4x4 blocks line up with 8x8 grids; a
+    never-compressed photo shows none, and its QF 30 JPEG halved does."""
+    from PIL import Image
+    from skimage.data import coffee
+    from dejpeg import data, features, jpeg
+    assert not data.source_grid(coffee())[0]
+    halved = Image.fromarray(jpeg.compress(coffee(), 30)).resize((300, 200), Image.Resampling.LANCZOS)
+    shows, evidence, offset = data.source_grid(np.asarray(halved))
+    assert shows and evidence >= features.GRID_MIN_EVIDENCE and offset[0] % 4 == 0 == offset[1] % 4
+    weak = (features.GRID_MIN_EVIDENCE + data.HALVED_EVIDENCE) / 2
+    for offset, evidence, shows in [((4, 0), weak, True), ((0, 0), weak, True), ((4, 4), weak, True),
+                                    ((3, 0), weak, False), ((4, 6), weak, False),
+                                    ((3, 5), features.GRID_MIN_EVIDENCE, True),
+                                    ((0, 4), data.HALVED_EVIDENCE * 0.9, False)]:
+        monkeypatch.setattr(features, "grid_search", lambda image, min_evidence=0, o=offset, e=evidence: (o, e))
+        assert data.source_grid(np.zeros((64, 64, 3), np.uint8)) == (shows, evidence, offset)
+
+
 def test_build_corpus_downscales_further_a_source_whose_jpeg_grid_shows_through(tmp_path, monkeypatch):
     """build_corpus: a QF 30 JPEG halved keeps its blocks as 4x4 ones, which the detector's
-    grid search finds; the builder downscales that source further (2.5x) until no grid stands
-    out, records the factor and the evidence, and keeps a clean picture at 2x.  --keep-grids
+    grid search finds; the builder downscales that source further (2.5x, 3x, 4x) until no grid
+    shows, records the factor and the evidence, and keeps a clean picture at 2x.  --keep-grids
     builds as before (2x, nothing measured); a rebuild removes pictures the new build left out."""
     script = load_script("build_corpus", monkeypatch)
     from PIL import Image
     from skimage.data import coffee
-    from dejpeg import features, jpeg
+    from dejpeg import data, features, jpeg
     src = tmp_path / "src"
     src.mkdir()
     Image.fromarray(coffee()).save(src / "Clean.png")
@@ -700,11 +720,11 @@ def test_build_corpus_downscales_further_a_source_whose_jpeg_grid_shows_through(
     by_group = {r["group"]: r for r in manifest["images"]}
     assert set(by_group) == {"Clean", "Traced"}
     traced, clean = by_group["Traced"], by_group["Clean"]
-    assert traced["factor"] == 2.5 and traced["further"] == 1.25 and (traced["width"], traced["height"]) == (240, 160)
-    assert traced["grid_evidence"] < features.GRID_MIN_EVIDENCE
-    saved = np.asarray(Image.open(out / traced["file"]))
-    assert features.grid_search(saved)[1] == pytest.approx(traced["grid_evidence"], abs=1e-4)
-    assert clean["factor"] == 2 and clean["further"] == 1 and clean["grid_evidence"] < features.GRID_MIN_EVIDENCE
+    assert traced["further"] in script.FURTHER[1:] and traced["factor"] == 2 * traced["further"]
+    assert (traced["width"], traced["height"]) == (round(600 / traced["factor"]), round(400 / traced["factor"]))
+    shows, evidence, _ = data.source_grid(np.asarray(Image.open(out / traced["file"])))
+    assert not shows and evidence == pytest.approx(traced["grid_evidence"], abs=1e-4)
+    assert clean["factor"] == 2 and clean["further"] == 1 and clean["grid_evidence"] < data.HALVED_EVIDENCE
     assert manifest["downscaled_further"] == 1 and manifest["left_out_for_grids"] == []
     assert not (out / "train" / "Stale-0.png").exists()
 
@@ -763,9 +783,9 @@ def test_corpus_grid_check_flags_a_picture_whose_source_compression_shows(tmp_pa
     script.main(["--corpus", str(corpus), "--out", str(out)])
     result = json.loads(out.with_suffix(".json").read_text())
     traced, clean_row = result["pictures"]                   # highest evidence first
-    assert traced["file"] == "train/traced.png" and traced["grid_stands_out"]
+    assert traced["file"] == "train/traced.png" and traced["grid_shows"]
     assert traced["offset"] == [3, 5] and traced["source_format"] == "JPEG" and traced["source_quality"] == 30
-    assert not clean_row["grid_stands_out"] and clean_row["source_format"] is None
+    assert not clean_row["grid_shows"] and clean_row["source_format"] is None
     assert result["summary"]["flagged"] == 1 and result["summary"]["flagged_by_split"] == {"train": 1, "val": 0}
     assert result["summary"]["downscaled_further"] == 1 and result["summary"]["left_out_for_grids"] == 1
     flagged_part, further_part = out.with_suffix(".md").read_text().split("Downscaled further")
