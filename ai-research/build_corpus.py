@@ -112,10 +112,10 @@ FURTHER = (1.0, 1.2, 1.6, 2.4)
 
 def prepare(path: Path, scale: float, max_side: int, min_side: int,
             keep_grids: bool = False) -> tuple[Image.Image | None, float, float, float | None]:
-    """(picture, downscale factor, its share of FURTHER, grid evidence) of a source:
-    downscaled by at least `scale` and to at most `max_side`, then by the next factor of
-    FURTHER while a JPEG grid stands out (unless `keep_grids`, which takes the first and
-    measures nothing).  The picture is None when it would fall under `min_side` (the evidence
+    """(picture, downscale factor, the FURTHER multiplier in it, grid evidence) of a source:
+    downscaled by at least `scale` and to at most `max_side`, then by the next multiplier of
+    FURTHER while a JPEG grid shows (`data.source_grid`; unless `keep_grids`, which takes the
+    first and measures nothing).  The picture is None when it would fall under `min_side` (the evidence
     is then that of the last factor measured, None if none was) or when a grid still shows at
     the last factor."""
     with Image.open(path) as im:

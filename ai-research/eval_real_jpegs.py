@@ -8,9 +8,11 @@ libjpeg's.  Here the first pass is a real encoder's -- a camera's firmware, Ligh
 Photoshop -- on a real photograph at its full size, as a user would upload it.  By default the
 pictures are those of the corpus's *validation* split that their Debian package ships as JPEG
 files (`manifest.json` names each source; the detector never trained on these pictures, and
-the corpus itself holds only their 2x downscaled pixels, where no JPEG trace is left).  With
+the corpus itself holds only their pixels downscaled by 2x or more, which
+`build_corpus.py`'s grid check leaves with no JPEG grid showing).  With
 --split train, the training split's (more files, several straight from a camera or through
-GIMP; the CNN saw their content at half size, never their JPEG traces); with --dir, every
+GIMP; the CNN saw their content at half size; nine of the pictures it trained on showed their
+source's grid faintly, see ai-research/README.md, "The grid check"); with --dir, every
 *.jpg / *.jpeg in DIR instead (say, a camera's own files).
 
 Each file is taken to have been saved once -- a camera's, or an editor's export; its earlier
