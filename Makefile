@@ -82,7 +82,8 @@ loadtest: python
 	    --detect 200 --restore 50 --concurrency 8 --out server/loadtest-results.json
 
 CORPUS := ai-research/data/corpus/manifest.json
-$(CORPUS): | python research-deps
+# rebuilt when the script changes (a corpus built before its grid check is rebuilt with it)
+$(CORPUS): ai-research/build_corpus.py | python research-deps
 	$(PY) ai-research/build_corpus.py
 
 eval-detector: python $(CORPUS)
