@@ -42,11 +42,10 @@ def source_format(path: Path) -> tuple[str | None, int | None]:
     return fmt, (quality.quality_from_table(table)[0] if table else None)
 
 
-def check(corpus: Path) -> list[dict]:
+def check(corpus: Path, manifest: dict) -> list[dict]:
     """A row per corpus picture: its file, split, grid evidence and offset, source, the
-    source's format and JPEG quality, and whether the grid stands out; by evidence, highest
-    first."""
-    manifest = json.loads((corpus / "manifest.json").read_text())
+    source's format and JPEG quality, and whether a grid shows (`data.source_grid`), from the
+    `manifest`; by evidence, highest first."""
     rows = []
     for item in manifest["images"]:
         shows, evidence, offset = data.source_grid(data.load_image(corpus / item["file"]))
@@ -65,8 +64,9 @@ def main(argv=None):
     ap.add_argument("--out", default=str(HERE / "results/corpus_grid_check"))
     args = ap.parse_args(argv)
 
-    rows = check(Path(args.corpus))
-    left_out = json.loads((Path(args.corpus) / "manifest.json").read_text()).get("left_out_for_grids", [])
+    manifest = json.loads((Path(args.corpus) / "manifest.json").read_text())
+    rows = check(Path(args.corpus), manifest)
+    left_out = manifest.get("left_out_for_grids", [])
     flagged = [r for r in rows if r["grid_shows"]]
     summary = {"pictures": len(rows), "flagged": len(flagged),
                "flagged_by_split": {s: sum(r["split"] == s for r in flagged) for s in ("train", "val")},

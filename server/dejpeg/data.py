@@ -24,9 +24,9 @@ def source_grid(image: np.ndarray) -> tuple[bool, float, tuple[int, int]]:
     (shows, evidence, offset) of the detector's grid search (`features.grid_search`, the
     best of the 64 grids whatever its evidence).  It shows when the grid stands out
     (GRID_MIN_EVIDENCE), or from HALVED_EVIDENCE when it sits where a halved JPEG's 4x4 blocks
-    put it (0 or 4 in both directions): on the corpus of 2026-11-28 every one of the nine
-    pictures of JPEG sources between 0.01 and 0.02 had its best grid there (4 of the 64 grids),
-    while clean PNG sources reach 0.013 at any grid."""
+    put it (0 or 4 in both directions): on the corpus of 2026-11-28 before this check (an ad
+    hoc scan) every one of the nine pictures of JPEG sources between 0.01 and 0.02 had its
+    best grid there (4 of the 64 grids), while clean PNG sources reach 0.013 at any grid."""
     offset, evidence = features.grid_search(image, min_evidence=0.0)
     halved = offset[0] % 4 == 0 and offset[1] % 4 == 0
     shows = evidence >= features.GRID_MIN_EVIDENCE or (halved and evidence >= HALVED_EVIDENCE)

@@ -403,7 +403,7 @@ def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None) ->
     among them.  (After a heavier first pass some steps read are its multiples; the true last
     table still matches others, so it stands.)
     """
-    keep = np.abs(ac) > CLEARLY_NON_ZERO                                   # clearly non-zero ones
+    keep = np.abs(ac) > CLEARLY_NON_ZERO                      # clearly non-zero ones
     if keep.sum() < 50:
         return None
     seen = last_steps(ac) if seen is None else seen
