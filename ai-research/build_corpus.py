@@ -127,7 +127,7 @@ def prepare(path: Path, scale: float, max_side: int, min_side: int,
         im = im.convert("RGB")
     first = max(scale, max(im.size) / max_side)
     evidence = None
-    for further in FURTHER[:1] if keep_grids else FURTHER:
+    for further in FURTHER:
         factor = first * further
         size = (round(im.width / factor), round(im.height / factor))
         if min(size) < min_side:
