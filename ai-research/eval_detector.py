@@ -37,6 +37,17 @@ SEED_BLOCK_ACC = {"uncompressed": 98.5, "single 10": 7.7, "single 30": 82, "sing
                   "double (50,50)": 86, "double (50,70)": 99.7, "double (50,90)": 99.8}
 
 
+# The validation pictures that are camera photographs (ai-research/README.md); the others are
+# renders and illustrations, smoother than photos.  The results give the three-class accuracy
+# on each kind apart: the photographs are the nearer sample of what users upload, and a small one.
+PHOTOGRAPHS = ("Aqua", "FallenLeaf", "Wine_by_Jakkub_Mede")
+
+
+def is_photograph(path: str | Path) -> bool:
+    """Whether a corpus file (named `<group>-<hash>.png` by build_corpus.py) is one of PHOTOGRAPHS."""
+    return Path(path).name.rsplit("-", 1)[0] in PHOTOGRAPHS
+
+
 def cases() -> list[Case]:
     out = data.seed_cases() + data.seed_cases(shift=(3, 5))
     out += [Case("single", q) for q in (20, 40, 60, 80, 95)]
@@ -189,8 +200,13 @@ def main(argv=None):
     entry = next(e for e in registry.read_catalog(args.models) if e["kind"] == "detector")
     calibration = (entry.get("verdict_calibration") or {}).get("weights")
     det = registry.load_detector(args.models, entry)
-    pictures = data.load_images(Path(args.corpus) / "val")
-    imgs = [v for im in pictures for v in views(im)]
+    paths = sorted(Path(args.corpus, "val").glob("*.png"))       # data.load_images' order
+    pictures = [data.load_image(p) for p in paths]
+    photo_views = [(v, is_photograph(p)) for p, im in zip(paths, pictures) for v in views(im)]
+    imgs = [v for v, _ in photo_views]
+    photo = [ph for _, ph in photo_views]
+    if not any(photo):
+        raise SystemExit(f"none of the photographs {PHOTOGRAPHS} is in {args.corpus}/val")
     rows = []
     t0 = time.time()
     all_cases = cases()
@@ -199,7 +215,8 @@ def main(argv=None):
         q_err, decisive, shifted, light, lattice, first_err, differs = [], 0, 0, 0, 0, [], []
         called, decided, decided_ok, undecided_ok = 0, 0, 0, 0   # compressed verdicts: decided?
         claims_ok = 0           # what the answer states: undecided says "compressed, once or twice"
-        for im in imgs:
+        photo_ok = render_ok = 0
+        for im, ph in zip(imgs, photo):
             x = case.apply(im)
             if case.kind == "double":
                 differs.append(100 * float(np.mean(x != single_twin(case, im))))
@@ -214,6 +231,8 @@ def main(argv=None):
             verdict = CLASSES.index(r["verdict"])
             cnn_verdict = int(np.argmax(ev.image_probs))
             img_ok += verdict == case.label
+            photo_ok += ph and verdict == case.label
+            render_ok += not ph and verdict == case.label
             cnn_ok += cnn_verdict == case.label
             mode_ok += int(np.bincount(arg, minlength=3).argmax()) == case.label
             bin_ok += (verdict > 0) == (case.label > 0)
@@ -244,6 +263,8 @@ def main(argv=None):
                      "block_acc": 100 * blocks_ok / blocks_n, "image_acc": 100 * img_ok / n,
                      "image_acc_cnn": 100 * cnn_ok / n,
                      "image_acc_mode": 100 * mode_ok / n, "binary_image_acc": 100 * bin_ok / n,
+                     "image_acc_photographs": 100 * photo_ok / sum(photo),
+                     "image_acc_renders": 100 * render_ok / (n - sum(photo)),
                      "binary_image_acc_cnn": 100 * cnn_bin_ok / n,
                      "binary_block_acc": 100 * bin_blocks_ok / blocks_n,
                      "qf_mae": float(np.mean(q_err)) if q_err else None,
@@ -323,6 +344,8 @@ def main(argv=None):
         "camera_cases_three_class_image_acc": avg("image_acc", [r for r in rows if r["case"] in camera]),
         "camera_cases_compressed_called_compressed": avg("binary_image_acc", [r for r in rows if r["case"] in camera]),
         "three_class_image_acc_cnn": avg("image_acc_cnn", rows),
+        "three_class_image_acc_photographs": float(np.mean([r["image_acc_photographs"] for r in rows])),
+        "three_class_image_acc_renders": float(np.mean([r["image_acc_renders"] for r in rows])),
         "three_class_block_acc": avg("block_acc", rows),
         "dq_decisive_on_singles_pct": avg("dq_decisive_pct", [r for r in rows if r["case"].startswith("single")]),
         "dq_decisive_on_doubles_pct": avg("dq_decisive_pct", [r for r in rows if r["case"].startswith("double")]),
@@ -345,6 +368,7 @@ def main(argv=None):
         "twin_ceiling_three_class_image_acc": twin_ceiling(all_cases, [r["twin_differs_pct"] for r in rows]),
         "seconds": round(time.time() - t0, 1),
         "views": len(imgs), "pictures": len(pictures),
+        "photograph_views": sum(photo), "photographs": sum(is_photograph(p) for p in paths),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     twins = [r["case"] for r in rows
@@ -375,7 +399,11 @@ def main(argv=None):
         "\"image acc\" is the served verdict; \"CNN mean\" the argmax of the CNN's image "
         "probabilities without the calibration (`Detector.image_probs`: the mean block "
         "probabilities, or a pooled model's answer on the blocks' mean histogram); "
-        "\"seed's mode\" the most frequent block argmax.", "",
+        "\"seed's mode\" the most frequent block argmax.  \"photographs\" and \"renders\": the "
+        f"served verdict on the views of the validation pictures that are camera photographs "
+        f"({', '.join(PHOTOGRAPHS)}: {sum(photo)} views) and on the others (renders and "
+        f"illustrations: {len(imgs) - sum(photo)} views); the summary's "
+        "`three_class_image_acc_photographs` and `..._renders`.", "",
         "\"differs from its single twin\": the share of pixel values in which a double differs "
         "from the same view compressed once at its last quality, cropped the same way "
         "(`single_twin`), and in brackets the views where not one value differs.  Under "
@@ -390,17 +418,19 @@ def main(argv=None):
         "the answer says, read as a user reads it: uncompressed, single or double where decided, "
         "and \"compressed, once or twice\" where undecided (right whenever the truth is "
         "compressed).", "",
-        "| case | blocks | block acc % | seed block acc % | image acc % | image acc, CNN mean % "
+        "| case | blocks | block acc % | seed block acc % | image acc % | photographs % | renders % "
+        "| image acc, CNN mean % "
         "| image acc, seed's mode % | compressed-vs-not (image) % | same, CNN mean % "
         "| QF from pixels: MAE | exact % | DQ test decisive % | first QF: MAE | second grid decisive % "
         "| light first decisive % | lattice decisive % "
         "| single vs double decided % | right where decided % | stated claim right % "
         "| differs from its single twin: % of values (identical views) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda v, d=1: "" if v is None else f"{v:.{d}f}"
         lines.append(f"| {r['case']} | {r['blocks']} | {f(r['block_acc'])} | {f(r['seed_block_acc'])} | "
-                     f"{f(r['image_acc'])} | {f(r['image_acc_cnn'])} | {f(r['image_acc_mode'])} | "
+                     f"{f(r['image_acc'])} | {f(r['image_acc_photographs'])} | {f(r['image_acc_renders'])} | "
+                     f"{f(r['image_acc_cnn'])} | {f(r['image_acc_mode'])} | "
                      f"{f(r['binary_image_acc'])} | {f(r['binary_image_acc_cnn'])} | "
                      f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} | {f(r['dq_decisive_pct'])} | "
                      f"{f(r['first_qf_mae'])} | {f(r['second_grid_decisive_pct'])} | "

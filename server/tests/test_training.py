@@ -476,6 +476,18 @@ def test_eval_detector_knows_a_double_that_is_its_single_twin(monkeypatch):
     assert script.twin_ceiling(cases[3:4], differs[3:4]) == 100.0
 
 
+def test_eval_detector_tells_the_validation_photographs_by_their_group(monkeypatch):
+    """eval_detector scores the camera photographs of the validation split apart from the
+    renders: a corpus file is `<group>-<hash>.png` (build_corpus.py), and groups may hold
+    dashes themselves."""
+    script = load_script("eval_detector", monkeypatch)
+    assert script.is_photograph("val/FallenLeaf-95603a65.png")
+    assert script.is_photograph("Wine_by_Jakkub_Mede-d2e96e6d.png")
+    assert not script.is_photograph("val/Ubuntu-Mate-Warm-no-logo-4f820953.png")
+    assert not script.is_photograph("val/Kay-2b2fcfe3.png")
+    assert not script.is_photograph("val/Aquarium-5c301182.png")
+
+
 def record(monkeypatch, module, name: str, value) -> list:
     """Wrap module.name so that every call's value(answer) is appended to the list returned."""
     calls, real = [], getattr(module, name)
