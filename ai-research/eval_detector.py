@@ -202,9 +202,11 @@ def main(argv=None):
     det = registry.load_detector(args.models, entry)
     paths = sorted(Path(args.corpus, "val").glob("*.png"))       # data.load_images' order
     pictures = [data.load_image(p) for p in paths]
-    photo_views = [(v, is_photograph(p)) for p, im in zip(paths, pictures) for v in views(im)]
-    imgs = [v for v, _ in photo_views]
-    photo = [ph for _, ph in photo_views]
+    imgs, photo = [], []                # every view, and whether its picture is a photograph
+    for p, im in zip(paths, pictures):
+        for v in views(im):
+            imgs.append(v)
+            photo.append(is_photograph(p))
     n_photo = sum(photo)                # another --corpus may hold none, or nothing else
     rows = []
     t0 = time.time()
@@ -214,7 +216,7 @@ def main(argv=None):
         q_err, decisive, shifted, light, lattice, first_err, differs = [], 0, 0, 0, 0, [], []
         called, decided, decided_ok, undecided_ok = 0, 0, 0, 0   # compressed verdicts: decided?
         claims_ok = 0           # what the answer states: undecided says "compressed, once or twice"
-        photo_ok = render_ok = 0
+        photo_ok = 0
         for im, ph in zip(imgs, photo):
             x = case.apply(im)
             if case.kind == "double":
@@ -231,7 +233,6 @@ def main(argv=None):
             cnn_verdict = int(np.argmax(ev.image_probs))
             img_ok += verdict == case.label
             photo_ok += ph and verdict == case.label
-            render_ok += not ph and verdict == case.label
             cnn_ok += cnn_verdict == case.label
             mode_ok += int(np.bincount(arg, minlength=3).argmax()) == case.label
             bin_ok += (verdict > 0) == (case.label > 0)
@@ -263,7 +264,7 @@ def main(argv=None):
                      "image_acc_cnn": 100 * cnn_ok / n,
                      "image_acc_mode": 100 * mode_ok / n, "binary_image_acc": 100 * bin_ok / n,
                      "image_acc_photographs": 100 * photo_ok / n_photo if n_photo else None,
-                     "image_acc_renders": 100 * render_ok / (n - n_photo) if n > n_photo else None,
+                     "image_acc_renders": 100 * (img_ok - photo_ok) / (n - n_photo) if n > n_photo else None,
                      "binary_image_acc_cnn": 100 * cnn_bin_ok / n,
                      "binary_block_acc": 100 * bin_blocks_ok / blocks_n,
                      "qf_mae": float(np.mean(q_err)) if q_err else None,
