@@ -17,7 +17,7 @@ CLIENT_SOURCES := $(shell find client/src client/public client/index.html client
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer train-restorer-general \
-        train-restorer-small eval-detector eval-real-jpegs eval-restorer light-first-thresholds lattice-thresholds corpus-check calibrate-detector calibrate-strength bench corpus clean-stamps
+        train-restorer-small eval-detector eval-detector-unseen eval-real-jpegs eval-restorer light-first-thresholds lattice-thresholds corpus-check calibrate-detector calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
 
@@ -88,6 +88,10 @@ $(CORPUS): ai-research/build_corpus.py | python research-deps
 
 eval-detector: python $(CORPUS)
 	$(PY) ai-research/eval_detector.py
+
+# the same on the training split's photographs that the shipped detector never saw
+eval-detector-unseen: python $(CORPUS)
+	$(PY) ai-research/eval_detector.py --unseen
 
 # the detector on real JPEG files (the validation split's, as shipped) and their resaves
 eval-real-jpegs: python $(CORPUS)

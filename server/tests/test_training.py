@@ -488,6 +488,23 @@ def test_eval_detector_tells_the_validation_photographs_by_their_group(monkeypat
     assert not script.is_photograph("val/Aquarium-5c301182.png")
 
 
+def test_eval_detector_unseen_scores_only_the_training_photographs_it_names(monkeypatch, tmp_path):
+    """`eval_detector --unseen` scores the training split's UNSEEN_PHOTOGRAPHS, every one of
+    them a photograph, and nothing of the validation split or the other training pictures."""
+    script = load_script("eval_detector", monkeypatch)
+    for name in ("train/Storm-77ca5307.png", "train/LadyBird-e35a9a41.png", "train/Kay-11111111.png",
+                 "train/Storm_at_sea-22222222.png", "val/FallenLeaf-95603a65.png", "val/Dune-33333333.png"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    paths, photographs = script.pictures_to_score(tmp_path, unseen=True)
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == ["train/LadyBird-e35a9a41.png",
+                                                                 "train/Storm-77ca5307.png"]
+    assert all(script.is_photograph(p, photographs) for p in paths)
+    paths, photographs = script.pictures_to_score(tmp_path, unseen=False)
+    assert [p.name for p in paths] == ["Dune-33333333.png", "FallenLeaf-95603a65.png"]
+    assert [script.is_photograph(p, photographs) for p in paths] == [False, True]
+
+
 def record(monkeypatch, module, name: str, value) -> list:
     """Wrap module.name so that every call's value(answer) is appended to the list returned."""
     calls, real = [], getattr(module, name)
