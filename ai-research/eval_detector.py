@@ -64,7 +64,7 @@ def group(path: str | Path) -> str:
     return Path(path).name.rsplit("-", 1)[0]
 
 
-def is_photograph(path: str | Path, photographs=PHOTOGRAPHS) -> bool:
+def is_photograph(path: str | Path, photographs: tuple[str, ...] = PHOTOGRAPHS) -> bool:
     """Whether a corpus file is one of `photographs` (groups)."""
     return group(path) in photographs
 
