@@ -26,7 +26,8 @@ transposed quantiser table).  It doubles the training blocks at no feature cost.
 
 `--vary` varies every training crop before its case (`dejpeg.data.vary`: scale, tone,
 sharpness, noise) and `--init` starts from a trained model; with another --work folder and
---seed they fine-tune on fresh draws (the c-tiny card has the run and what it gave: not shipped).
+--seed they fine-tune on fresh draws (ai-research/notes/c-tiny-log.md has the run and what it
+gave: not shipped).
 
 `--camera P` passes a share P of the training crops through a camera's processing first
 (`dejpeg.data.random_camera`: Bayer mosaic and demosaicing, shot and read noise, sharpening,
@@ -36,8 +37,8 @@ file has and the downscaled corpus pictures lack; the validation draws stay as t
 `--pooled N` trains on image-level samples instead (`pool`): each draw's blocks summed into
 one histogram, as a catalog entry with `"pooled": true` makes `Detector` read an image, plus N
 sums of a random part of them.  The pooled samples are cached apart (`pooled_*.npz`) and are
-all a later run needs, so they can travel to a GPU machine without the block caches (the
-c-tiny card has two such runs: not shipped).
+all a later run needs, so they can travel to a GPU machine without the block caches
+(ai-research/notes/c-tiny-log.md has two such runs: not shipped).
 """
 from __future__ import annotations
 

@@ -97,8 +97,9 @@ def second_grid_decisive(evidence: float, last_quality: int | None, low_step: fl
     over: its estimated IJG quality at least SECOND_GRID_MIN_QUALITY, and the median step of
     the first five AC frequencies read from its coefficients (`quality.last_steps`; `low_step`)
     at most SECOND_GRID_MAX_STEP (a flat picture can fool the quality estimate, not both).  On
-    30 training crops each (ad hoc runs, not a committed output; see the c-tiny card), singles at QF 85-95 scored at most 0.033, doubles recropped between
-    QF 60-85 and QF 90-95 0.04-0.46 (median 0.08-0.40)."""
+    30 training crops each (ad hoc runs, not a committed output; see
+    ai-research/notes/c-tiny-log.md), singles at QF 85-95 scored at most 0.033, doubles
+    recropped between QF 60-85 and QF 90-95 0.04-0.46 (median 0.08-0.40)."""
     return (last_quality is not None and last_quality >= SECOND_GRID_MIN_QUALITY
             and 0 < low_step <= SECOND_GRID_MAX_STEP and evidence >= SECOND_GRID_DECISIVE)
 
