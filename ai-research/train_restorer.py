@@ -12,7 +12,7 @@ joint phase, content + a small adversarial term, checkpointed every --eval-every
 validation PSNR, lattice (a checkerboard's share of the fine detail, `metrics.lattice`) and
 detail (`metrics.detail`, median) so the checkpoint before artifacts grow can be picked.
 
-Options for a crisper joint phase (server/dejpeg/models/g-small.md): --lattice-weight,
+Options for a crisper joint phase (ai-research/notes/g-small-log.md): --lattice-weight,
 --texture-weight, --texture-first-scale (content-loss terms), --critic-scale,
 --critic-highpass (what a new critic sees), --noise (a noise input to the generator),
 --feature-weight (critic feature matching, tried and not used); `make train-restorer-small`

@@ -150,9 +150,10 @@ def critic(filters: tuple[int, ...] = (64, 128, 256), residual_scale: float | No
 
     It sees the JPEG and the candidate's correction of it, (candidate - JPEG) x
     `residual_scale`: what tells a photo from a restoration is a few grey levels of detail
-    (~0.02 in [-1, 1]).  Fed the candidate itself (`residual_scale=None`, how the shipped
-    `small-postgan`'s critic was built) it stayed near chance (loss 0.69); this one reached
-    95 % of the patches of new crops right after 300 steps (g-small.md).  With `highpass`
+    (~0.02 in [-1, 1]).  Fed the candidate itself (`residual_scale=None`, how the critics of
+    the first four `small-postgan` versions were built) it stayed near chance (loss 0.69);
+    this one reached 95 % of the patches of new crops right after 300 steps
+    (ai-research/notes/g-small-log.md).  With `highpass`
     it sees the candidate's fine detail instead, (candidate - its 3x3 mean) x
     `residual_scale`: its judgement, and so the adversarial term, then bears on texture
     only, colour and shading being left to the content loss (a GAN on the high frequencies
