@@ -125,7 +125,13 @@ def _poisson_fit(counts: np.ndarray, x: np.ndarray, iterations: int = 25,
     """Expected counts and coefficients of a Poisson model log(mean) = x @ beta fitted to
     `counts` by Newton's method (x's first column the constant).  x (n, p), or a stack of
     designs (b, n, p) fitted each on its own in one batch (each stops when its own step is
-    under `tolerance`), which returns (b, n) counts and (b, p) coefficients."""
+    under `tolerance`), which returns (b, n) counts and (b, p) coefficients.
+
+    The Hessian gets a ridge relative to its largest diagonal entry: a histogram with only a
+    bin or two filled drives the other bins' means towards 0 and one towards the clip, and
+    the Hessian is then of rank one or two to machine precision, where a plain solve fails
+    (a 946 px training crop saved at QF 65 then 97 gave such a histogram, 13,621 zeros and
+    66 coefficients 11 steps out)."""
     xs = np.asarray(x, np.float64)
     xs = xs if xs.ndim == 3 else xs[None]
     beta = np.zeros((len(xs), xs.shape[2]))
@@ -134,7 +140,9 @@ def _poisson_fit(counts: np.ndarray, x: np.ndarray, iterations: int = 25,
     for _ in range(iterations):
         xa = xs[active]
         mu = np.exp(np.clip(np.einsum("bnp,bp->bn", xa, beta[active]), -50, 50))
-        hessian = np.einsum("bnp,bn,bnq->bpq", xa, mu, xa) + 1e-6 * np.eye(xs.shape[2])
+        hessian = np.einsum("bnp,bn,bnq->bpq", xa, mu, xa)
+        scale = np.abs(np.diagonal(hessian, axis1=1, axis2=2)).max(axis=1)
+        hessian += (1e-6 + 1e-12 * scale)[:, None, None] * np.eye(xs.shape[2])
         step = np.linalg.solve(hessian, np.einsum("bnp,bn->bp", xa, counts - mu)[..., None])[..., 0]
         beta[active] += step
         active = active[np.abs(step).max(axis=1) >= tolerance]

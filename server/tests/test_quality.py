@@ -222,6 +222,27 @@ def test_light_first_pass_finds_a_cameras_jpeg_resaved():
     assert stat(np.full((64, 64, 3), 128, np.uint8)) == 0.0      # nothing to read
 
 
+def test_light_first_pass_survives_a_histogram_of_two_bins():
+    """A histogram whose only filled bins are 0 and one far out (a training crop saved at QF 65
+    then 97 read so: 13,621 zeros and 66 coefficients 11 steps of 56 out) made every first
+    step's Poisson fit singular, and /detect would have failed on that picture.  The fit now
+    answers, with nothing to show for a first pass."""
+    ac = np.zeros((13687, quality.DQ_FREQUENCIES))
+    ac[:66, 1] = -11 * 56
+    seen = np.zeros(quality.DQ_FREQUENCIES)
+    seen[1] = 56
+    evidence, first = quality.light_first_pass(ac, seen)
+    assert evidence < quality.LIGHT_DECISIVE and first is None
+    # the fit itself, on the same two bins: finite means and coefficients
+    counts = np.zeros(23)
+    counts[0], counts[11] = 66, 13621
+    u = np.arange(-11, 12) / 11
+    design = np.stack([np.ones_like(u), u, np.abs(u), u ** 2, np.abs(u) ** 3, (u == 0) * 1.0], axis=1)
+    mu, beta = quality._poisson_fit(counts, design, 30, 1e-8)
+    assert np.isfinite(mu).all() and np.isfinite(beta).all()
+    assert abs(mu.sum() - counts.sum()) < 1e-3 * counts.sum()
+
+
 def test_light_first_pass_finds_a_jpeg_resaved_a_few_qualities_lower(monkeypatch):
     """QF 85 then 75 (most first steps over half the last: each bin of the last catches one or
     two of the first's multiples) and QF 70 then 50 are decisive; the same pictures saved
