@@ -106,7 +106,18 @@ def cmd_detect(args, config: Config) -> int:
             _print_row(result, first=len(results) == 1)
     if args.json:
         print(json.dumps(results, indent=2))
+    elif any(_undecided(r) for r in results):
+        print(UNDECIDED_NOTE)
     return 1 if failed else 0
+
+
+UNDECIDED_NOTE = ("?: compressed, but once or twice is undecided: neither single nor double "
+                  "holds 70 % of the compressed probability (single_vs_double in --json)")
+
+
+def _undecided(r: dict) -> bool:
+    """Whether a detect result called compressed left single vs double a coin flip."""
+    return (r.get("single_vs_double") or {}).get("decided") is False
 
 
 def _print_row(r: dict, first: bool) -> None:
@@ -126,8 +137,7 @@ def _print_row(r: dict, first: bool) -> None:
     first_q = (q or {}).get("first_estimate")
     if first_q is None:
         first_q = "finer" if r["light_first_pass"]["decisive"] else "-"
-    undecided = (r.get("single_vs_double") or {}).get("decided") is False   # a coin flip: "?"
-    print(fmt.format(name, r["verdict"] + "?" * undecided, f"{p['uncompressed']:.3f}",
+    print(fmt.format(name, r["verdict"] + "?" * _undecided(r), f"{p['uncompressed']:.3f}",
                      f"{p['single']:.3f}", f"{p['double']:.3f}", quality, first_q,
                      len(r["blocks"]),
                      f"{r['timings']['total_s']:.2f} s"))

@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image
 
 import images
-from dejpeg.cli import main
+from dejpeg.cli import UNDECIDED_NOTE, main
 
 A = images.pattern(120, 168)
 
@@ -29,9 +29,30 @@ def test_detect_table_and_json(tiny_models_dir, tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["quality"] for r in rows][0] == {"estimate": 20, "source": "quantization-table"}
     assert all(r["verdict"] in ("uncompressed", "single", "double") for r in rows)
+    marked = []
     for r, line in zip(rows, table[1:]):      # the table marks a coin flip between single and double
         undecided = r["single_vs_double"] is not None and not r["single_vs_double"]["decided"]
         assert line.split()[1] == r["verdict"] + ("?" if undecided else "")
+        marked.append(undecided)
+    assert (table[-1] == UNDECIDED_NOTE) == any(marked)   # and says what "?" means when it shows
+
+
+def test_detect_table_explains_an_undecided_verdict(tiny_models_dir, tmp_path, capsys, monkeypatch):
+    """Whatever the tiny model says, a result whose single vs double is undecided is marked
+    "?" and the table ends with what that means; a decided one gets neither."""
+    from dejpeg import detector
+    path = str(write_inputs(tmp_path)[0])
+    for decided in (False, True):
+        real = detector.Detector.detect
+        def detect(self, *a, **k):
+            r = real(self, *a, **k)
+            return {**r, "verdict": "double", "single_vs_double": {"confidence": 0.55, "decided": decided}}
+        monkeypatch.setattr(detector.Detector, "detect", detect)
+        assert main(["detect", "--models-dir", str(tiny_models_dir), path]) == 0
+        table = capsys.readouterr().out.splitlines()
+        assert table[1].split()[1] == ("double" if decided else "double?")
+        assert (table[-1] == UNDECIDED_NOTE) != decided
+        monkeypatch.setattr(detector.Detector, "detect", real)
 
 
 def test_restore_writes_pngs_of_the_same_size(tiny_models_dir, tmp_path, capsys):
@@ -111,7 +132,7 @@ def test_detect_table_names_a_first_compression(tiny_models_dir, tmp_path, capsy
     (tmp_path / "once.jpg").write_bytes(images.jpeg(astronaut(), 70))
     assert main(["detect", "--models-dir", str(tiny_models_dir),
                  str(tmp_path / "twice.jpg"), str(tmp_path / "once.jpg")]) == 0
-    header, twice, once = capsys.readouterr().out.splitlines()
+    header, twice, once = capsys.readouterr().out.splitlines()[:3]     # then "?"'s note, if any
     column = header.split().index("first")
     assert twice.split()[column + 1] == "30"       # "70 (table)" takes two words
     assert once.split()[column + 1] == "-"
@@ -124,5 +145,5 @@ def test_detect_table_names_a_lighter_first_compressions_quality(tiny_models_dir
     camera_jpeg = images.camera_jpeg(images.camera_picture(), images.camera_table())[0]
     (tmp_path / "resaved.jpg").write_bytes(images.jpeg(camera_jpeg, 75))
     assert main(["detect", "--models-dir", str(tiny_models_dir), str(tmp_path / "resaved.jpg")]) == 0
-    header, row = capsys.readouterr().out.splitlines()
+    header, row = capsys.readouterr().out.splitlines()[:2]
     assert 80 <= int(row.split()[header.split().index("first") + 1]) <= 92
