@@ -73,7 +73,8 @@ def pictures_to_score(corpus: str | Path, unseen: bool) -> tuple[list[Path], tup
     """The corpus files to evaluate on, in name order (data.load_images'), and which groups of
     them are photographs: the validation split, or the training split's UNSEEN_PHOTOGRAPHS."""
     if unseen:
-        paths = [p for p in sorted(Path(corpus, "train").glob("*.png")) if group(p) in UNSEEN_PHOTOGRAPHS]
+        paths = [p for p in sorted(Path(corpus, "train").glob("*.png"))
+                 if is_photograph(p, UNSEEN_PHOTOGRAPHS)]
         return paths, UNSEEN_PHOTOGRAPHS
     return sorted(Path(corpus, "val").glob("*.png")), PHOTOGRAPHS
 
@@ -242,11 +243,12 @@ def main(argv=None):
     if not paths:
         raise SystemExit(f"no pictures to score in {args.corpus}")
     pictures = [data.load_image(p) for p in paths]
+    photo_pics = [is_photograph(p, photographs) for p in paths]
     imgs, photo = [], []                # every view, and whether its picture is a photograph
-    for p, im in zip(paths, pictures):
+    for ph, im in zip(photo_pics, pictures):
         for v in views(im):
             imgs.append(v)
-            photo.append(is_photograph(p, photographs))
+            photo.append(ph)
     n_photo = sum(photo)                # another --corpus may hold none, or nothing else
     rows = []
     t0 = time.time()
@@ -410,7 +412,7 @@ def main(argv=None):
         "twin_ceiling_three_class_image_acc": twin_ceiling(all_cases, [r["twin_differs_pct"] for r in rows]),
         "seconds": round(time.time() - t0, 1),
         "views": len(imgs), "pictures": len(pictures),
-        "photograph_views": n_photo, "photographs": sum(is_photograph(p, photographs) for p in paths),
+        "photograph_views": n_photo, "photographs": sum(photo_pics),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     twins = [r["case"] for r in rows
