@@ -114,10 +114,15 @@ def camera_like(rgb, q: int, rng, subsampling: int = 1) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(camera_like_file(rgb, q, rng, subsampling))).convert("RGB"))
 
 
-def jpeg_file(rgb, q: int, subsampling: int = 2, tables=None) -> bytes:
-    """Pillow's JPEG file of `rgb` at quality `q` (or with `tables`)."""
+def jpeg_file(rgb, q: int, subsampling: int = 2, tables=None, orientation: int | None = None) -> bytes:
+    """Pillow's JPEG file of `rgb` at quality `q` (or with `tables`), with an EXIF
+    orientation when given (6: shown turned a quarter clockwise, 8: anticlockwise)."""
     buf = io.BytesIO()
     kw = {"qtables": tables} if tables else {"quality": q}
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        kw["exif"] = exif.tobytes()
     Image.fromarray(rgb).save(buf, format="JPEG", subsampling=subsampling, **kw)
     return buf.getvalue()
 
@@ -155,6 +160,24 @@ def conditions():
         ("single QF 90 of the camera pipeline's picture, shifted", "single",
          lambda im, rng: shift(jpeg.compress(cam(im, rng), 90))),
     ]
+
+
+def turned_cases():
+    """Pictures turned a quarter after their last compression, so that each 8x8 block's rows
+    and columns are swapped (`quality.transposed`): (name, true class, make(view) -> the
+    uploaded file).  The decoded JPEG turned and saved as PNG, or a JPEG file stored on its
+    side with an EXIF orientation that turns it upright (6: a quarter clockwise, 8:
+    anticlockwise, as cameras store portrait photographs), which the server decodes upright."""
+    turn = lambda im: imageio.encode_png(np.ascontiguousarray(np.rot90(im)))
+    cases = [(f"single QF {q}, turned, as PNG", "single", lambda im, q=q: turn(jpeg.compress(im, q)))
+             for q in (30, 50, 70)]
+    cases += [(f"double ({a},{b}), turned, as PNG", "double",
+               lambda im, a=a, b=b: turn(jpeg.compress_double(im, a, b))) for a, b in ((50, 30), (50, 70))]
+    cases += [(f"single {q}, a JPEG file stored on its side (EXIF orientation {o})", "single",
+               lambda im, q=q, o=o: jpeg_file(im, q, orientation=o)) for q, o in ((30, 6), (70, 8))]
+    cases.append(("double (50,90), a JPEG file stored on its side (EXIF orientation 6)", "double",
+                  lambda im: jpeg_file(jpeg.compress(im, 50), 90, orientation=6)))
+    return cases
 
 
 def file_cases():
@@ -365,6 +388,25 @@ def main(argv=None):
               f"{files[-1]['accuracy_without_table_check']:5.1f} %), decisive {files[-1]['table_check_decisive_pct']:5.1f} %",
               flush=True)
 
+    turned = []
+    for name, truth, make in turned_cases():
+        said, as_received, turned_back = [], [], 0
+        for im in imgs:
+            upload = imageio.decode(make(im))
+            kw = {"jpeg_quality": upload.jpeg_quality, "jpeg_table": upload.jpeg_table}
+            r = det.detect(upload.rgb, **kw)
+            said.append(r["verdict"])
+            turned_back += r["grid"]["transposed"]
+            unturned = det.blocks_and_evidence(upload.rgb, upright=True)   # read as it came
+            as_received.append(det.detect(upload.rgb, evidence=unturned, **kw)["verdict"])
+        turned.append({"case": name, "truth": truth, "images": len(said),
+                       "accuracy": 100 * said.count(truth) / len(said),
+                       "accuracy_read_as_received": 100 * as_received.count(truth) / len(said),
+                       "turned_back_pct": 100 * turned_back / len(said)})
+        print(f"{name:64s} {turned[-1]['accuracy']:5.1f} % (read as received "
+              f"{turned[-1]['accuracy_read_as_received']:5.1f} %), turned back {turned[-1]['turned_back_pct']:5.1f} %",
+              flush=True)
+
     def avg(key, sel):
         vals = [r[key] * r["blocks" if "block" in key else "images"] for r in sel]
         den = sum(r["blocks" if "block" in key else "images"] for r in sel)
@@ -418,7 +460,8 @@ def main(argv=None):
     twins = [r["case"] for r in rows
              if r["twin_differs_pct"] is not None and r["twin_differs_pct"] < TWIN_DIFFERS]
     Path(args.out + ".json").write_text(json.dumps({"rows": rows, "summary": summary, "twins": twins,
-                                                    "conditions": extra, "files": files}, indent=1))
+                                                    "conditions": extra, "files": files,
+                                                    "turned": turned}, indent=1))
     split_words = "unseen training-split" if args.unseen else "validation"
     lines = [
         ("# Detector evaluation (training-split photographs the shipped detector never saw)"
@@ -510,6 +553,17 @@ def main(argv=None):
     lines += [f"| {e['case']} | {e['truth']} | {e['accuracy']:.1f} | {e['accuracy_without_table_check']:.1f} | "
               f"{e['table_check_decisive_pct']:.1f} | "
               + ("" if e["first_qf_mae"] is None else f"{e['first_qf_mae']:.2f}") + " |" for e in files]
+    lines += ["", "Turned pictures (`turned_cases`; not in the summary): turned a quarter after their "
+              "last compression, so that every 8x8 block's rows and columns are swapped, as a "
+              "portrait photograph shown upright from its EXIF orientation is.  \"read as received\": "
+              "the verdict on the blocks as they come (what /detect gave before it turned such "
+              "pictures back); \"turned back\": how often `quality.transposed` found the turn and "
+              "the detector read the picture the way it was compressed (`grid.transposed` in "
+              "/detect).  Compare with the same cases unturned in the first table.", "",
+              "| picture | truth | accuracy % | read as received % | turned back % |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {e['case']} | {e['truth']} | {e['accuracy']:.1f} | {e['accuracy_read_as_received']:.1f} | "
+              f"{e['turned_back_pct']:.1f} |" for e in turned]
     lines += ["", "Doubles whose pixels are their single twin's (under "
               f"{TWIN_DIFFERS:g} % of values differ): " + (", ".join(twins) or "none") + "."]
     lines += ["", "Summary: " + ", ".join(f"{k} = {v:.2f}" if isinstance(v, float) else f"{k} = {v}"

@@ -74,6 +74,17 @@ describe('home page', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it('says when the picture was turned a quarter since its last compression', async () => {
+    await showResult({ ...DOUBLE_RESULT, grid: { dx: 0, dy: 0, evidence: 0.3, transposed: true } });
+    expect(screen.getByText('Turned')).toBeTruthy();
+    expect(screen.getByText(/shown upright from its EXIF orientation/)).toBeTruthy();
+  });
+
+  it('says nothing of turning when the picture was not turned', async () => {
+    await showResult({ ...DOUBLE_RESULT, grid: { dx: 0, dy: 0, evidence: 0.3, transposed: false } });
+    expect(screen.queryByText('Turned')).toBeNull();
+  });
+
   it("names a first compression found against the file's own table", async () => {
     const result = {
       ...DOUBLE_RESULT,

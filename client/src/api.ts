@@ -43,8 +43,9 @@ export interface RestoreResult {
   quality?: Quality | null;
   image?: ImageInfo;
   /** Offset of the 8×8 JPEG grid the detector found (a crop moves it), and how strongly
-   * that grid stands out (about 0.005 for a never-compressed picture, 0.1–0.4 for a JPEG). */
-  grid?: { dx: number; dy: number; evidence?: number };
+   * that grid stands out (about 0.005 for a never-compressed picture, 0.1–0.4 for a JPEG);
+   * `transposed` when the picture was turned a quarter since its last compression. */
+  grid?: { dx: number; dy: number; evidence?: number; transposed?: boolean };
   double_quantization?: DoubleQuantization;
   /** The strongest other 8×8 grid: a first compression before a crop, when decisive. */
   second_grid?: { dx: number; dy: number; evidence: number; decisive: boolean };

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -238,12 +238,22 @@ class Evidence:
     light_first_quality: int | None = None   # and the first compression's quality it points to
     lattice: float = 0.0                 # `features.LatticeScan.at` the grid used
     read: int = 0                        # clearly non-zero AC coefficients the quality was read from
+    transposed: bool = False             # turned a quarter since its last compression (`quality.transposed`)
 
     @property
     def light_end_quality(self) -> int | None:
         """The last quality, where `camera_end` may act on it: None when it was read from
         fewer than CAMERA_MIN_READ clearly non-zero coefficients."""
         return self.quality if self.read >= CAMERA_MIN_READ else None
+
+    def turned_back(self) -> "Evidence":
+        """The evidence measured on a picture's transpose, with its blocks and grids given in
+        the picture's own frame (x for y, width for height).  The steps and qualities read stay
+        those of the picture as it was compressed, the frame of a JPEG file's own table."""
+        swap = lambda o: (o[1], o[0])
+        return replace(self, blocks=[features.Block(b.y, b.x, b.height, b.width) for b in self.blocks],
+                       offset=swap(self.offset), second_offset=swap(self.second_offset),
+                       transposed=True)
 
     @property
     def low_step(self) -> float:
@@ -294,14 +304,21 @@ class Detector:
             return aggregate(block_probs)
         return self.predict_blocks(feats.mean(axis=0, keepdims=True))[0]
 
-    def blocks_and_evidence(self, rgb: np.ndarray) -> Evidence:
+    def blocks_and_evidence(self, rgb: np.ndarray, upright: bool = False) -> Evidence:
         """The uncalibrated part of `detect`: block probabilities and the pixel statistics
         the calibration weighs.  ai-research/calibrate_detector.py fits the calibration on it.
         The grid is the one whose AC coefficients hold the most zeros (`features.grid_scan`);
         when none stands out, the one whose coefficients sit most on whole numbers, if they
         clearly do (`features.lattice_scan`, from LATTICE_DECISIVE: a JPEG at QF 98-100 zeroes
         next to nothing).  The lattice's evidence on the grid used is kept: that grid's z-score
-        minus the best other grid's."""
+        minus the best other grid's.
+
+        A picture turned a quarter since its last compression (`quality.transposed`: a
+        portrait photograph shown upright from its EXIF orientation) is measured transposed,
+        as it was compressed: the CNN and the tests know the blocks only that way round.  Its
+        blocks and grids are then given in the frame of `rgb` and `transposed` is set.
+        `upright`: measure `rgb` as it is, without that check (what the evaluation compares
+        with)."""
         h, w = rgb.shape[:2]
         if h < 8 or w < 8:
             raise UnusableImage(f"image is {w}x{h}; the detector needs at least 8x8 pixels")
@@ -313,17 +330,35 @@ class Detector:
                 offset = lattice_offset
         lattice = scan.lattice.at(offset)
         second, second_offset = features.second_grid(scan, offset)
+        ac, steps, qf = self._last_quality(rgb, offset)
+        turned = not upright and quality.transposed(ac, qf)
+        if turned:
+            # the picture as it was compressed (a view: no copy); the grid search's figures
+            # hold for it too, its offsets swapped (they count all frequencies alike, and the
+            # second grid's periodicity reads (u, v) and (v, u) both)
+            rgb = np.swapaxes(rgb, 0, 1)
+            offset, second_offset = offset[::-1], second_offset[::-1]
+            ac, steps, qf = self._last_quality(rgb, offset)
         feats, blocks, offset = features.image_features(rgb, offset)
-        ac = quality.grid_coefficients(rgb, offset)
-        steps = None if ac is None else quality.last_steps(ac)
-        qf = None if ac is None else quality.quality_from_coefficients(ac, steps)
         read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
         dq, first = quality.double_quantisation(ac, qf, steps)
         light, light_q = quality.light_first_pass(*self._light_first_reading(rgb, offset, ac, steps))
         block_probs = self.predict_blocks(feats)
-        return Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
-                        evidence, qf, quality.table_fit(ac, qf), dq, first, second,
-                        second_offset, steps, light, light_q, lattice, read)
+        ev = Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
+                      evidence, qf, quality.table_fit(ac, qf), dq, first, second,
+                      second_offset, steps, light, light_q, lattice, read)
+        return ev.turned_back() if turned else ev
+
+    @staticmethod
+    def _last_quality(rgb: np.ndarray, offset):
+        """The AC coefficients on the grid at `offset` (`quality.grid_coefficients`), the
+        steps read from them and the last quality they fit (None, None, None when the grid
+        holds too little)."""
+        ac = quality.grid_coefficients(rgb, offset)
+        if ac is None:
+            return None, None, None
+        steps = quality.last_steps(ac)
+        return ac, steps, quality.quality_from_coefficients(ac, steps)
 
     @staticmethod
     def _light_first_reading(rgb: np.ndarray, offset, ac, steps):
@@ -413,7 +448,8 @@ class Detector:
                         "height": b.height, "tiled": b.tiled,
                         "verdict": CLASSES[int(np.argmax(p))], "probabilities": _probs(p)}
                        for b, p in zip(blocks, ev.block_probs)],
-            "grid": {"dx": offset[0], "dy": offset[1], "evidence": round(ev.grid_evidence, 4)},
+            "grid": {"dx": offset[0], "dy": offset[1], "evidence": round(ev.grid_evidence, 4),
+                     "transposed": ev.transposed},
             "quality": q,
             "double_quantization": {"evidence": round(ev.double_quantisation, 4),
                                     "decisive": bool(decisive),

@@ -71,11 +71,11 @@ def png16_rgb(arr16: np.ndarray) -> bytes:
     return png_by_hand(w, h, 16, 2, raw)
 
 
-def exif_rotated_jpeg(arr: np.ndarray, orientation: int = 6) -> bytes:
+def exif_rotated_jpeg(arr: np.ndarray, orientation: int = 6, quality: int = 90) -> bytes:
     """A JPEG whose EXIF says 'rotate' (6: the stored image is displayed turned 90° clockwise)."""
     exif = Image.Exif()
     exif[0x0112] = orientation
-    return save(arr, "JPEG", quality=90, exif=exif.tobytes())
+    return save(arr, "JPEG", quality=quality, exif=exif.tobytes())
 
 
 def animated_gif(frames: list[np.ndarray]) -> bytes:

@@ -69,7 +69,8 @@ def check_result(r: dict, h: int, w: int):
         assert b["tiled"] == (b["width"] < 256 or b["height"] < 256)
         assert b["verdict"] in CLASSES
         check_probs(b["probabilities"])
-    assert set(r["grid"]) == {"dx", "dy", "evidence"} and r["grid"]["evidence"] >= -1
+    assert set(r["grid"]) == {"dx", "dy", "evidence", "transposed"} and r["grid"]["evidence"] >= -1
+    assert isinstance(r["grid"]["transposed"], bool)
     assert 0 <= r["grid"]["dx"] <= 7 and 0 <= r["grid"]["dy"] <= 7
     for b in r["blocks"]:       # blocks sit on the grid found
         assert (b["x"] - r["grid"]["dx"]) % 8 == 0 and (b["y"] - r["grid"]["dy"]) % 8 == 0
@@ -574,3 +575,28 @@ def test_a_decisive_test_decides_single_vs_double():
                                             light_first=0.0))["single_vs_double"]["decided"] is False
     found = det.detect(img, evidence=replace(ev, double_quantisation=quality.DQ_DECISIVE))
     assert found["verdict"] == "double" and found["single_vs_double"] == {"confidence": 1.0, "decided": True}
+
+
+def test_a_picture_turned_a_quarter_is_measured_as_it_was_compressed(detector):
+    # rows and columns swapped after the compression: the detector turns it back, so its
+    # blocks read what they read on the picture as compressed (the grid search, which runs
+    # before the turn is known, looks at the turned picture's own windows), and it gives the
+    # blocks and grids in the turned picture's own frame
+    img = jpeg.compress(np.ascontiguousarray(pattern(600, 520, seed=2)[3:, 5:]), 40)[1:, 6:]
+    turned = np.ascontiguousarray(np.swapaxes(img, 0, 1))
+    as_compressed, r = detector.detect(img), detector.detect(turned)
+    check_result(r, *turned.shape[:2])
+    assert as_compressed["grid"]["transposed"] is False and r["grid"]["transposed"] is True
+    for c in CLASSES:
+        assert r["probabilities"][c] == pytest.approx(as_compressed["probabilities"][c], abs=0.02)
+    assert r["quality"] == as_compressed["quality"]
+    g, g0 = r["grid"], as_compressed["grid"]
+    assert (g["dx"], g["dy"]) == (g0["dy"], g0["dx"])
+    assert [(b["x"], b["y"], b["width"], b["height"], b["probabilities"]) for b in r["blocks"]] == \
+        [(b["y"], b["x"], b["height"], b["width"], b["probabilities"]) for b in as_compressed["blocks"]]
+
+
+def test_a_never_compressed_picture_is_not_turned(detector):
+    img = pattern(520, 600, seed=2)
+    for picture in (img, np.ascontiguousarray(np.swapaxes(img, 0, 1))):
+        assert detector.detect(picture)["grid"]["transposed"] is False

@@ -198,3 +198,22 @@ def test_a_crop_between_two_compressions_is_found(server):
     single = detect(server, images.jpeg(ORIGINAL[2:, 4:], 92))
     assert not single["second_grid"]["decisive"] and single["second_grid"]["evidence"] < 0.03
     assert not single["double_quantization"]["decisive"]
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_a_portrait_jpeg_shown_upright_by_its_exif_orientation_reads_as_stored(server, orientation):
+    # a camera stores a portrait photo on its side and says in EXIF how to turn it; the
+    # server decodes it upright, so its blocks reach the detector transposed.  Read that
+    # way the shipped model called this QF 30 single double (0.66); the detector turns the
+    # picture back and answers as for the same JPEG stored upright.
+    plain = detect(server, images.jpeg(ORIGINAL, 30))
+    turned = detect(server, images.exif_rotated_jpeg(ORIGINAL, orientation, quality=30))
+    assert (turned["image"]["width"], turned["image"]["height"]) == \
+        (plain["image"]["height"], plain["image"]["width"])
+    assert plain["grid"]["transposed"] is False and turned["grid"]["transposed"] is True
+    assert plain["verdict"] == turned["verdict"] == "single"
+    assert turned["quality"]["estimate"] == 30
+    assert abs(turned["pixel_probabilities"]["single"] - plain["pixel_probabilities"]["single"]) < 0.1
+    for b in turned["blocks"]:            # the heat map's blocks lie on the upright picture
+        assert b["x"] + b["width"] <= turned["image"]["width"]
+        assert b["y"] + b["height"] <= turned["image"]["height"]

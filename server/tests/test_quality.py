@@ -261,3 +261,29 @@ def test_light_first_pass_finds_a_jpeg_resaved_a_few_qualities_lower(monkeypatch
     monkeypatch.setattr(quality, "LIGHT_MAX_RATIO", 0.5)
     for pic in (coffee(), astronaut()):
         assert stat(jpeg.compress_double(pic, 85, 75)) < quality.LIGHT_DECISIVE
+
+
+def test_transpose_order_is_the_dct_of_the_transposed_block():
+    # ac[:, _TRANSPOSE] must be exactly what the transposed picture's blocks give
+    from dejpeg import features
+    block = np.random.default_rng(3).normal(size=(8, 8))
+    d = features.dct_matrix(8)
+    ac = (d @ block @ d.T).ravel()[features.ZIGZAG[1:]]
+    ac_of_transpose = (d @ block.T @ d.T).ravel()[features.ZIGZAG[1:]]
+    np.testing.assert_allclose(ac[quality._TRANSPOSE], ac_of_transpose, atol=1e-12)
+
+
+@pytest.mark.parametrize("q", [30, 50, 75])
+def test_a_picture_turned_a_quarter_after_compression_is_told_and_its_quality_kept(q):
+    img = jpeg.compress(images.pattern(384, 512, seed=4), q)
+    turned = np.ascontiguousarray(np.rot90(img))          # a portrait photo shown upright
+    assert not quality.transposed(quality.grid_coefficients(img))
+    assert quality.transposed(quality.grid_coefficients(turned))
+    assert quality.quality_from_pixels(img) == q
+    assert quality.quality_from_pixels(turned) == q
+
+
+def test_a_never_compressed_picture_is_not_called_turned():
+    img = images.pattern(384, 512, seed=4)
+    assert not quality.transposed(quality.grid_coefficients(img))
+    assert not quality.transposed(quality.grid_coefficients(np.ascontiguousarray(np.rot90(img))))

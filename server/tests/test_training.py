@@ -476,6 +476,22 @@ def test_eval_detector_knows_a_double_that_is_its_single_twin(monkeypatch):
     assert script.twin_ceiling(cases[3:4], differs[3:4]) == 100.0
 
 
+def test_eval_detector_turned_cases_reach_the_server_turned(monkeypatch):
+    """eval_detector's turned pictures arrive turned a quarter after their last compression:
+    as PNG pixels, or as a JPEG file stored on its side that the server decodes upright (its
+    EXIF orientation), so the detector sees every block transposed either way."""
+    script = load_script("eval_detector", monkeypatch)
+    from dejpeg import imageio, quality
+    from images import pattern
+    view = pattern(384, 512, seed=5)
+    for name, truth, make in script.turned_cases():
+        upload = imageio.decode(make(view))
+        assert upload.rgb.shape[:2] == (512, 384), name
+        assert (upload.jpeg_quality is not None) == ("EXIF" in name), name
+        assert truth in ("single", "double")
+        assert quality.transposed(quality.grid_coefficients(upload.rgb)), name
+
+
 def test_eval_detector_tells_the_validation_photographs_by_their_group(monkeypatch):
     """eval_detector scores the camera photographs of the validation split apart from the
     renders: a corpus file is `<group>-<hash>.png` (build_corpus.py), and groups may hold

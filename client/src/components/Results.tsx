@@ -296,6 +296,19 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
                 </dd>
               </div>
             )}
+            {grid?.transposed && (
+              <div>
+                <dt>Turned</dt>
+                <dd>
+                  a quarter, since its last compression
+                  <span className="muted">
+                    {' '}
+                    · rows and columns swapped, as when a portrait photo is shown upright from its EXIF orientation;
+                    analysed the way it was compressed
+                  </span>
+                </dd>
+              </div>
+            )}
             {grid && typeof grid.evidence === 'number' && (
               <div>
                 <dt>Grid evidence</dt>

@@ -149,7 +149,13 @@ SCHEMAS = {
         "blocks": {"type": "array", "items": _ref("Block")},
         "grid": _obj({"dx": INTEGER, "dy": INTEGER,
                       "evidence": {**NUMBER, "description": "How strongly that grid stands out "
-                                   "(~0.005 never compressed, 0.1-0.4 typical JPEG)."}},
+                                   "(~0.005 never compressed, 0.1-0.4 typical JPEG)."},
+                      "transposed": {**BOOLEAN, "description": "The picture was turned a "
+                                     "quarter (rows and columns swapped) since its last "
+                                     "compression, as a portrait photo shown upright from "
+                                     "its EXIF orientation is: it was analysed the way it "
+                                     "was compressed.  Blocks and offsets are given in the "
+                                     "picture as uploaded."}},
                      description="Offset of the 8x8 JPEG grid."),
         "quality": _ref("Quality"),
         "double_quantization": _ref("DoubleQuantization"),
@@ -179,7 +185,7 @@ SCHEMAS = {
         "probabilities": _ref("Probabilities"),
         "pixel_probabilities": _ref("Probabilities"),
         "blocks": {"type": "array", "items": _ref("Block")},
-        "grid": _obj({"dx": INTEGER, "dy": INTEGER, "evidence": NUMBER}),
+        "grid": _obj({"dx": INTEGER, "dy": INTEGER, "evidence": NUMBER, "transposed": BOOLEAN}),
         "quality": _ref("Quality"),
         "double_quantization": _ref("DoubleQuantization"),
         "second_grid": _ref("SecondGrid"),
