@@ -11,8 +11,10 @@ CNN's mean probabilities alone; the seed's mode of block argmaxes), compressed-v
 accuracy, the error of the quality estimate from pixels, and how often the single / double
 call was decided (`detector.single_vs_double`) and right when it was.  Then a few camera-like
 conditions (`conditions`: a camera's kind of tables, sensor-like noise, 4:4:4 chroma, a
-camera's processing before the JPEG, camera JPEGs resaved, QF 100) and uploads as JPEG
-files (`file_cases`: the file's own table checked too), scored apart from the cases.
+camera's processing before the JPEG, camera JPEGs resaved, QF 100), uploads as JPEG
+files (`file_cases`: the file's own table checked too) and pictures turned a quarter after
+their last compression (`turned_cases`: as PNG, or as JPEG files whose EXIF orientation turns
+them upright), scored apart from the cases.
 Writes results/detector_eval.{md,json}.
 
     python ai-research/eval_detector.py --unseen     # or: make eval-detector-unseen
