@@ -5,7 +5,9 @@
 demo/uncompressed/ (PNG), demo/SQF10/ (QF 10), demo/DQF5010/ (QF 50 then 10),
 demo/DQF5070/ (QF 50 then 70); in each, one file is the JPEG decoded and resaved as PNG, to
 show that detection works from pixels alone.  Views are cut at different sizes and offsets
-(so the JPEG grid is not always at the origin).
+(so the JPEG grid is not always at the origin).  demo/SQF30-portrait/photo1.jpg: the first
+view at QF 30, stored on its side as a camera stores a portrait photo, with the EXIF
+orientation (6) that shows it upright, 480x640.
 """
 from __future__ import annotations
 
@@ -24,9 +26,9 @@ PICTURES = ["FallenLeaf", "rhythm", "firstgeneration"]
 VIEWS = [(400, 296, 640, 480), (37, 21, 800, 600), (5, 3, 512, 512)]   # x, y, width, height
 
 
-def jpeg_bytes(rgb, q):
+def jpeg_bytes(rgb, q, **kw):
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=q)
+    Image.fromarray(rgb).save(buf, "JPEG", quality=q, **kw)
     return buf.getvalue()
 
 
@@ -40,6 +42,7 @@ def main():
     picks = [data.load_image(next(val.glob(f"{g}-*.png"))) for g in PICTURES]
     for folder in ("uncompressed", "SQF10", "DQF5010", "DQF5070"):
         (OUT / folder).mkdir(parents=True, exist_ok=True)
+    x0, y0, w0, h0 = VIEWS[0]
     for n, (pic, (x, y, w, h)) in enumerate(zip(picks, VIEWS)):
         view = np.ascontiguousarray(pic[y:y + h, x:x + w])
         Image.fromarray(view).save(OUT / "uncompressed" / f"photo{n + 1}.png")
@@ -51,6 +54,13 @@ def main():
                 Image.fromarray(decode(b)).save(OUT / folder / f"photo{n + 1}-resaved.png")
             else:
                 (OUT / folder / f"photo{n + 1}.jpg").write_bytes(b)
+    # a portrait photo as a camera stores it: on its side (the first view, 640x480), with
+    # the EXIF orientation that shows it upright (6: turned a quarter clockwise, 480x640)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = np.ascontiguousarray(picks[0][y0:y0 + h0, x0:x0 + w0])
+    (OUT / "SQF30-portrait").mkdir(parents=True, exist_ok=True)
+    (OUT / "SQF30-portrait" / "photo1.jpg").write_bytes(jpeg_bytes(stored, 30, exif=exif.tobytes()))
     print("\n".join(sorted(str(p.relative_to(OUT)) for p in OUT.rglob("*.*"))))
 
 

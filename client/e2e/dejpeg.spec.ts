@@ -168,6 +168,25 @@ test('a twice-compressed demo photo: double, with the first compression\'s quali
   await page.screenshot({ path: artifact('11-double-first-quality.png'), fullPage: true });
 });
 
+test('a portrait photo stored on its side: read the way it was compressed, shown upright', async ({ page }) => {
+  await openHome(page);
+  // demo/SQF30-portrait: a QF 30 JPEG stored 640x480 with EXIF orientation 6 (shown 480x640).
+  await page
+    .getByLabel('Upload an image', { exact: true })
+    .setInputFiles(fileURLToPath(new URL('../../demo/SQF30-portrait/photo1.jpg', import.meta.url)));
+  await page.getByRole('button', { name: 'Detect and restore' }).click();
+  await expect(page.getByRole('heading', { name: /compression detected/ })).toBeVisible();
+  const turned = page.locator('.details div', { hasText: 'Turned' });
+  await expect(turned).toContainText('a quarter, since its last compression');
+  // the original (as the browser shows the file) and the restored PNG are both upright
+  const original = await waitForImage(page, 'Original');
+  const restored = await waitForImage(page, 'Restored');
+  for (const img of [original, restored]) {
+    expect(await img.evaluate((el) => [(el as HTMLImageElement).naturalWidth, (el as HTMLImageElement).naturalHeight])).toEqual([480, 640]);
+  }
+  await page.screenshot({ path: artifact('12-portrait-turned.png'), fullPage: true });
+});
+
 test('a file that is not an image shows an alert, and so does one the server cannot decode', async ({ page }) => {
   await openHome(page);
   await page.getByLabel('Upload an image', { exact: true }).setInputFiles({
