@@ -14,6 +14,15 @@ async function openHome(page: Page) {
   return select;
 }
 
+/** Open the home page, upload a file of demo/ and press "Detect and restore". */
+async function detectDemo(page: Page, file: string) {
+  await openHome(page);
+  await page
+    .getByLabel('Upload an image', { exact: true })
+    .setInputFiles(fileURLToPath(new URL(`../../demo/${file}`, import.meta.url)));
+  await page.getByRole('button', { name: 'Detect and restore' }).click();
+}
+
 async function waitForImage(page: Page, alt: string) {
   const img = page.getByAltText(alt, { exact: true });
   await expect(img).toBeVisible();
@@ -154,12 +163,8 @@ test('an uncompressed picture without force: verdict, and "Restore anyway" when 
 });
 
 test('a twice-compressed demo photo: double, with the first compression\'s quality', async ({ page }) => {
-  await openHome(page);
   // demo/DQF5070: a validation photo saved at QF 50, then at QF 70 on the same grid.
-  await page
-    .getByLabel('Upload an image', { exact: true })
-    .setInputFiles(fileURLToPath(new URL('../../demo/DQF5070/photo1.jpg', import.meta.url)));
-  await page.getByRole('button', { name: 'Detect and restore' }).click();
+  await detectDemo(page, 'DQF5070/photo1.jpg');
   await expect(page.getByRole('heading', { name: 'Double compression detected' })).toBeVisible();
   const first = page.locator('.details div', { hasText: 'First compression' });
   await expect(first).toBeVisible();
@@ -169,12 +174,8 @@ test('a twice-compressed demo photo: double, with the first compression\'s quali
 });
 
 test('a portrait photo stored on its side: read the way it was compressed, shown upright', async ({ page }) => {
-  await openHome(page);
   // demo/SQF30-portrait: a QF 30 JPEG stored 640x480 with EXIF orientation 6 (shown 480x640).
-  await page
-    .getByLabel('Upload an image', { exact: true })
-    .setInputFiles(fileURLToPath(new URL('../../demo/SQF30-portrait/photo1.jpg', import.meta.url)));
-  await page.getByRole('button', { name: 'Detect and restore' }).click();
+  await detectDemo(page, 'SQF30-portrait/photo1.jpg');
   await expect(page.getByRole('heading', { name: /compression detected/ })).toBeVisible();
   const turned = page.locator('.details div', { hasText: 'Turned' });
   await expect(turned).toContainText('a quarter, since its last compression');
