@@ -108,25 +108,12 @@ def camera_like_file(rgb, q: int, rng, subsampling: int = 1) -> bytes:
     0 or +1 (so no IJG table matches exactly), chroma 4:2:2 by default."""
     tables = [np.clip(quality.ijg_table(q, base) + rng.integers(-1, 2, 64), 1, 255).tolist()
               for base in (quality.LUMA_BASE, CHROMA_BASE)]
-    return jpeg_file(rgb, q, subsampling, tables)
+    return jpeg.encode(rgb, q, subsampling, tables)
 
 
 def camera_like(rgb, q: int, rng, subsampling: int = 1) -> np.ndarray:
     """`camera_like_file`, decoded."""
     return np.asarray(Image.open(io.BytesIO(camera_like_file(rgb, q, rng, subsampling))).convert("RGB"))
-
-
-def jpeg_file(rgb, q: int, subsampling: int = 2, tables=None, orientation: int | None = None) -> bytes:
-    """Pillow's JPEG file of `rgb` at quality `q` (or with `tables`), with an EXIF
-    orientation when given (6: shown turned a quarter clockwise, 8: anticlockwise)."""
-    buf = io.BytesIO()
-    kw = {"qtables": tables} if tables else {"quality": q}
-    if orientation is not None:
-        exif = Image.Exif()
-        exif[0x0112] = orientation
-        kw["exif"] = exif.tobytes()
-    Image.fromarray(rgb).save(buf, format="JPEG", subsampling=subsampling, **kw)
-    return buf.getvalue()
 
 
 def conditions():
@@ -176,22 +163,22 @@ def turned_cases():
     cases += [(f"double ({a},{b}), turned, as PNG", "double",
                lambda im, a=a, b=b: turn(jpeg.compress_double(im, a, b))) for a, b in ((50, 30), (50, 70))]
     cases += [(f"single {q}, a JPEG file stored on its side (EXIF orientation {o})", "single",
-               lambda im, q=q, o=o: jpeg_file(im, q, orientation=o)) for q, o in ((30, 6), (70, 8))]
+               lambda im, q=q, o=o: jpeg.encode(im, q, orientation=o)) for q, o in ((30, 6), (70, 8))]
     cases.append(("double (50,90), a JPEG file stored on its side (EXIF orientation 6)", "double",
-                  lambda im: jpeg_file(jpeg.compress(im, 50), 90, orientation=6)))
+                  lambda im: jpeg.encode(jpeg.compress(im, 50), 90, orientation=6)))
     return cases
 
 
 def file_cases():
     """Uploads as JPEG files (name, true class, first quality or None, make(view, rng) ->
     bytes): the detector then also has the file's own table (`Detector.detect`'s jpeg_table)."""
-    cases = [(f"single {q}", "single", None, lambda im, rng, q=q: jpeg_file(im, q)) for q in (60, 90, 97, 99)]
+    cases = [(f"single {q}", "single", None, lambda im, rng, q=q: jpeg.encode(im, q)) for q in (60, 90, 97, 99)]
     cases.append(("single, camera-like table ~QF 97, 4:2:2", "single", None,
                   lambda im, rng: camera_like_file(im, 97, rng)))
     for a, b in ((50, 97), (70, 95), (80, 95), (50, 90), (30, 80), (50, 70), (95, 75)):
-        cases.append((f"double ({a},{b})", "double", a, lambda im, rng, a=a, b=b: jpeg_file(jpeg.compress(im, a), b)))
+        cases.append((f"double ({a},{b})", "double", a, lambda im, rng, a=a, b=b: jpeg.encode(jpeg.compress(im, a), b)))
     cases.append(("double (50,97) recrop", "double", 50,
-                  lambda im, rng: jpeg_file(np.ascontiguousarray(jpeg.compress(im, 50)[2:, 4:]), 97)))
+                  lambda im, rng: jpeg.encode(np.ascontiguousarray(jpeg.compress(im, 50)[2:, 4:]), 97)))
     # a camera's own table (no IJG one) on a camera pipeline's picture: `detector.camera_table`
     cam = data.camera_pipeline
     for q in (92, 90, 85):

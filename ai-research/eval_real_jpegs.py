@@ -39,9 +39,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dejpeg import imageio, quality, registry
+from dejpeg import imageio, jpeg, quality, registry
 from dejpeg.archs import CLASSES
-from eval_detector import jpeg_file
 
 HERE = Path(__file__).parent
 SHIFT = (3, 5)      # px cropped off the left and the top
@@ -66,7 +65,7 @@ def cases():
         ("resaved QF 75 (file)", "double", lambda raw, rgb, resaved: resaved(75)),
         ("resaved QF 75, pixels (PNG)", "double", lambda raw, rgb, resaved: png(decoded(resaved(75)))),
         ("resaved QF 90 (file)", "double", lambda raw, rgb, resaved: resaved(90)),
-        ("cropped, resaved QF 80 (file)", "double", lambda raw, rgb, resaved: jpeg_file(crop(rgb), 80)),
+        ("cropped, resaved QF 80 (file)", "double", lambda raw, rgb, resaved: jpeg.encode(crop(rgb), 80)),
         ("resaved QF 75, then cropped (PNG)", "double",
          lambda raw, rgb, resaved: png(crop(decoded(resaved(75))))),
     ]
@@ -127,7 +126,7 @@ def main(argv=None):
                "quality": first.jpeg_quality, "ijg_table": first.jpeg_quality_exact,
                "low_steps": first.jpeg_table.reshape(8, 8)[0, :4].tolist()
                if first.jpeg_table is not None else None, "cases": {}}
-        resaved = functools.cache(lambda q, rgb=first.rgb: jpeg_file(rgb, q))
+        resaved = functools.cache(lambda q, rgb=first.rgb: jpeg.encode(rgb, q))
         for name, truth, make in cases():
             up = imageio.decode(make(raw, first.rgb, resaved))     # as the server reads the upload
             t0 = time.perf_counter()

@@ -17,19 +17,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dejpeg import data
+from dejpeg import data, jpeg
 
 
 HERE = Path(__file__).parent
 OUT = HERE.parent / "demo"
 PICTURES = ["FallenLeaf", "rhythm", "firstgeneration"]
 VIEWS = [(400, 296, 640, 480), (37, 21, 800, 600), (5, 3, 512, 512)]   # x, y, width, height
-
-
-def jpeg_bytes(rgb, q, **kw):
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=q, **kw)
-    return buf.getvalue()
 
 
 def decode(b):
@@ -46,9 +40,9 @@ def main():
     for n, (pic, (x, y, w, h)) in enumerate(zip(picks, VIEWS)):
         view = np.ascontiguousarray(pic[y:y + h, x:x + w])
         Image.fromarray(view).save(OUT / "uncompressed" / f"photo{n + 1}.png")
-        cases = {"SQF10": jpeg_bytes(view, 10),
-                 "DQF5010": jpeg_bytes(decode(jpeg_bytes(view, 50)), 10),
-                 "DQF5070": jpeg_bytes(decode(jpeg_bytes(view, 50)), 70)}
+        cases = {"SQF10": jpeg.encode(view, 10),
+                 "DQF5010": jpeg.encode(decode(jpeg.encode(view, 50)), 10),
+                 "DQF5070": jpeg.encode(decode(jpeg.encode(view, 50)), 70)}
         for folder, b in cases.items():
             if n == 2:      # the third of each set: decoded and resaved as PNG
                 Image.fromarray(decode(b)).save(OUT / folder / f"photo{n + 1}-resaved.png")
@@ -56,11 +50,9 @@ def main():
                 (OUT / folder / f"photo{n + 1}.jpg").write_bytes(b)
     # a portrait photo as a camera stores it: on its side (the first view, 640x480), with
     # the EXIF orientation that shows it upright (6: turned a quarter clockwise, 480x640)
-    exif = Image.Exif()
-    exif[0x0112] = 6
     stored = np.ascontiguousarray(picks[0][y0:y0 + h0, x0:x0 + w0])
     (OUT / "SQF30-portrait").mkdir(parents=True, exist_ok=True)
-    (OUT / "SQF30-portrait" / "photo1.jpg").write_bytes(jpeg_bytes(stored, 30, exif=exif.tobytes()))
+    (OUT / "SQF30-portrait" / "photo1.jpg").write_bytes(jpeg.encode(stored, 30, orientation=6))
     print("\n".join(sorted(str(p.relative_to(OUT)) for p in OUT.rglob("*.*"))))
 
 

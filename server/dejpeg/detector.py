@@ -250,9 +250,8 @@ class Evidence:
         """The evidence measured on a picture's transpose, with its blocks and grids given in
         the picture's own frame (x for y, width for height).  The steps and qualities read stay
         those of the picture as it was compressed, the frame of a JPEG file's own table."""
-        swap = lambda o: (o[1], o[0])
         return replace(self, blocks=[features.Block(b.y, b.x, b.height, b.width) for b in self.blocks],
-                       offset=swap(self.offset), second_offset=swap(self.second_offset),
+                       offset=self.offset[::-1], second_offset=self.second_offset[::-1],
                        transposed=True)
 
     @property

@@ -73,9 +73,8 @@ def png16_rgb(arr16: np.ndarray) -> bytes:
 
 def exif_rotated_jpeg(arr: np.ndarray, orientation: int = 6, quality: int = 90) -> bytes:
     """A JPEG whose EXIF says 'rotate' (6: the stored image is displayed turned 90° clockwise)."""
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    return save(arr, "JPEG", quality=quality, exif=exif.tobytes())
+    from dejpeg import jpeg
+    return jpeg.encode(arr, quality, orientation=orientation)
 
 
 def animated_gif(frames: list[np.ndarray]) -> bytes:
