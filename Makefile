@@ -17,7 +17,7 @@ CLIENT_SOURCES := $(shell find client/src client/public client/index.html client
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer train-restorer-general \
-        train-restorer-small eval-detector eval-detector-unseen eval-real-jpegs eval-restorer light-first-thresholds lattice-thresholds corpus-check calibrate-detector calibrate-strength bench corpus clean-stamps
+        train-restorer-small eval-detector eval-detector-unseen eval-real-jpegs eval-quality turned-thresholds eval-restorer light-first-thresholds lattice-thresholds corpus-check calibrate-detector calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
 
@@ -96,6 +96,14 @@ eval-detector-unseen: python $(CORPUS)
 # the detector on real JPEG files (the validation split's, as shipped) and their resaves
 eval-real-jpegs: python $(CORPUS)
 	$(PY) ai-research/eval_real_jpegs.py
+
+# the last quality read from pixels on random crops of 128-1024 px (validation split)
+eval-quality: python $(CORPUS)
+	$(PY) ai-research/eval_quality.py
+
+# where the quarter-turn test (quality.transposed) tells a turned picture (training crops)
+turned-thresholds: python $(CORPUS)
+	$(PY) ai-research/turned_thresholds.py
 
 # where the same-grid test for a lighter first compression is decisive (training crops)
 light-first-thresholds: python $(CORPUS)

@@ -583,6 +583,59 @@ def test_lattice_thresholds_scores_every_case_aligned_and_cropped(corpus, tmp_pa
     assert out.with_suffix(".md").read_text().count("\n| ") == len(rows) + 1   # header + rows
 
 
+def test_turned_thresholds_measures_every_history_upright_and_turned(corpus, tmp_path, monkeypatch):
+    """turned_thresholds: every history on every crop, as compressed and transposed; the
+    gain is the one `quality.transposed` compares with its margin (so its verdict follows from
+    the gain and the coefficients read), and a turned JPEG of a textured picture gains it."""
+    monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import eval_detector`
+    script = load_script("turned_thresholds", monkeypatch)
+    from dejpeg import jpeg, quality
+    img = jpeg.compress(pattern(256, 256, seed=5), 30)
+    for view in (img, np.swapaxes(img, 0, 1)):
+        read, gain = script.gain(quality.grid_coefficients(view))
+        assert quality.transposed(quality.grid_coefficients(view)) == (
+            read >= quality.TURNED_MIN_READ and gain >= quality.TURNED_MARGIN)
+    assert script.gain(quality.grid_coefficients(np.swapaxes(img, 0, 1)))[1] >= quality.TURNED_MARGIN
+    assert script.gain(quality.grid_coefficients(img))[1] < quality.TURNED_MARGIN
+    out = tmp_path / "turned"
+    script.main(["--corpus", str(corpus), "--crops", "2", "--side", "256", "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    names = [name for name, _ in script.histories()]
+    assert sorted({r["history"] for r in result["rows"]}) == sorted(names)
+    for name in names:
+        assert sum(r["crops"] for r in result["rows"] if r["history"] == name) == 2
+    assert sum(b["crops"] for b in result["summary"]["bands"]) == 2 * (len(names) - 1)
+    assert result["summary"]["uncompressed"]["upright_over_margin"] == 0
+    single30 = [r for r in result["rows"] if r["history"] == "single 30"]
+    assert all(r["upright_over_margin"] == 0 and r["turned_found_pct"] == 100 for r in single30)
+
+
+def test_eval_quality_scores_the_served_read_against_the_last_quality(corpus, tmp_path, monkeypatch):
+    """eval_quality: random histories as documented (doubles' two qualities 5 or more apart,
+    only doubles recropped), each crop's truth its last quality, and the served detector's
+    read on textured crops: compressed, on the last grid, and the quality exact."""
+    script = load_script("eval_quality", monkeypatch)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        case = script.random_history(rng)
+        assert case.kind in ("single", "double")
+        assert script.last_quality(case) == (case.q1 if case.kind == "single" else case.q2)
+        assert case.kind == "double" or case.recrop == (0, 0)
+        if case.kind == "double":
+            assert abs(case.q1 - case.q2) >= 5 and 10 <= min(case.q1, case.q2) and max(case.q1, case.q2) <= 95
+    summary = script.summarise([dict(grid_right=True, verdict="single", read=read, truth=truth)
+                                for read, truth in ((50, 50), (62, 50), (None, 30), (31, 30))])
+    assert summary["read_pct"] == 75 and summary["mae"] == 13 / 3 and summary["over_10_off"] == 1
+    assert summary["exact_pct"] == pytest.approx(100 / 3) and summary["within_2_pct"] == pytest.approx(200 / 3)
+    out = tmp_path / "q"
+    script.main(["--corpus", str(corpus), "--crops", "6", "--seed", "3", "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    assert sum(r["samples"] for r in result["rows"]) == 6 == result["overall"]["all"]["samples"]
+    singles = [r for r in result["rows"] if r["history"] == "single" and not r["last_qf"].startswith("96")]
+    assert singles and all(r["called_compressed_pct"] == 100 and r["grid_right_pct"] == 100
+                           and r["exact_pct"] == 100 for r in singles)
+
+
 def test_eval_real_jpegs_picks_a_splits_jpeg_sources(tmp_path, monkeypatch):
     """Only the sources of a split's pictures that are JPEG files, each once (a source
     appears once per corpus picture made of it), and none of the other split's."""
