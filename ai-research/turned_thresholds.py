@@ -3,9 +3,9 @@
     python ai-research/turned_thresholds.py        # writes results/turned_thresholds.{md,json}
 
 A picture turned a quarter after its last compression has the rows and columns of every 8x8
-block swapped; transposed back, its coefficients fit the IJG table of their own best quality
-better.  `quality.transposed` calls a picture turned when that gain in `quality.table_fit`
-is at least `quality.TURNED_MARGIN` and at least `quality.TURNED_MIN_READ` AC coefficients
+block swapped; transposed back, its coefficients fit an IJG table better (`quality.turn_gain`:
+the best `quality.table_fit` over all qualities, transposed minus as they are).
+`quality.transposed` calls a picture turned when that gain is at least `quality.TURNED_MARGIN` and at least `quality.TURNED_MIN_READ` AC coefficients
 are clearly non-zero.  This script shows where the two thresholds sit: on random crops (128
 px to --side a side) of the *training* pictures (the validation ones stay for
 `eval_detector.py`), under each history, the gain of the picture as compressed (which must
@@ -39,16 +39,10 @@ def histories():
 
 
 def gain(ac: np.ndarray | None) -> tuple[int, float | None]:
-    """(clearly non-zero coefficients, the table fit gained by transposing: what
-    `quality.transposed` compares with TURNED_MARGIN; None when a reading is missing)."""
-    if ac is None:
-        return 0, None
-    read = int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
-    swapped = ac[:, quality._TRANSPOSE]
-    q, q_swapped = quality.quality_from_coefficients(ac), quality.quality_from_coefficients(swapped)
-    if q is None or q_swapped is None:
-        return read, None
-    return read, quality.table_fit(swapped, q_swapped) - quality.table_fit(ac, q)
+    """(clearly non-zero coefficients, `quality.turn_gain`: what `quality.transposed`
+    compares with TURNED_MARGIN)."""
+    read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
+    return read, quality.turn_gain(ac)
 
 
 def band_name(lo, hi) -> str:
@@ -56,7 +50,7 @@ def band_name(lo, hi) -> str:
 
 
 def main(argv=None):
-    args = threshold_crops.parse(argv, __doc__, crops=60, seed=17, out="turned_thresholds")
+    args = threshold_crops.parse(argv, __doc__, crops=150, seed=17, out="turned_thresholds")
     t0 = time.time()
     n_pictures, crops = threshold_crops.training_crops(args)
     rng = np.random.default_rng(args.seed)
@@ -98,8 +92,8 @@ def main(argv=None):
     def fmt(v, spec):
         return "" if v is None else format(v, spec)
     lines = ["# The quarter-turn test, on training crops", "",
-             f"`quality.transposed`'s gain (the table fit of the transposed coefficients at their own "
-             f"best quality minus the fit as they are) on {args.crops} random crops of the "
+             f"`quality.turn_gain` (the best IJG table fit of the transposed coefficients minus "
+             f"that of the coefficients as they are) on {args.crops} random crops of the "
              f"{n_pictures} training pictures (seed {args.seed}), each cut to a random 128-{args.side} "
              "px square, under every history (aligned grid), as last compressed (\"upright\") and "
              f"transposed (\"turned\").  A picture counts as turned from a gain of "

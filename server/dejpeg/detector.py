@@ -330,7 +330,7 @@ class Detector:
         lattice = scan.lattice.at(offset)
         second, second_offset = features.second_grid(scan, offset)
         ac, steps, qf = self._last_quality(rgb, offset)
-        turned = not upright and quality.transposed(ac, qf)
+        turned = not upright and quality.transposed(ac)
         if turned:
             # the picture as it was compressed (a view: no copy); the grid search's figures
             # hold for it too, its offsets swapped (they count all frequencies alike, and the

@@ -121,8 +121,22 @@ def table_fit(ac: np.ndarray | None, quality: int | None) -> float:
     if keep.sum() < 50:
         return 0.0
     q = np.broadcast_to(_AC_STEPS[quality - 1], ac.shape)[keep]
-    chance = np.minimum(1.0, 2 * np.minimum(1.0, q / 4.0) / q)
-    return float(_on_multiples(ac[keep], q).mean() - chance.mean())
+    return float(_on_multiples(ac[keep], q).mean() - _chance(q).mean())
+
+
+def _chance(q: np.ndarray) -> np.ndarray:
+    """How often a value lands within `_on_multiples`' tolerance of a multiple of q by chance."""
+    return np.minimum(1.0, 2 * np.minimum(1.0, q / 4.0) / q)
+
+
+def _sampled(ac: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The clearly non-zero AC coefficients (at most ~20000, evenly taken) and their zig-zag
+    frequencies; None when fewer than 50 are clearly non-zero."""
+    keep = np.abs(ac) > CLEARLY_NON_ZERO
+    if keep.sum() < 50:
+        return None
+    step = max(1, int(keep.sum()) // 20000)
+    return ac[keep][::step], np.nonzero(keep)[1][::step]
 
 
 DQ_FREQUENCIES = 15     # the first AC frequencies (zig-zag) the double-quantisation test reads
@@ -406,6 +420,12 @@ def quality_from_pixels(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     return quality_from_coefficients(ac[:, _TRANSPOSE] if transposed(ac) else ac)
 
 
+LARGE_COEFFICIENT = 4.0     # |c| above which an AC coefficient is not the decoder's rounding around 0
+LIGHT_TABLE_MIN_FIT = 0.75  # share of those a table matching no clear step read must fit
+LIGHTER_LAST_FIT = 0.9      # share of them a lighter table must fit where it cannot by chance
+LIGHTER_LAST_MIN = 250      # large coefficients it is judged on
+
+
 def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None) -> int | None:
     """The quality whose table the AC coefficients (n, 63, zig-zag order) fit best.
 
@@ -415,36 +435,100 @@ def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None) ->
     quality's quantiser is measured.  The lowest quality scoring at least 90 % of the best
     is the coarsest table that fits (a finer table that divides the true one fits as well, a
     coarser one does not); the best fit among it and the next five settles near-identical
-    neighbouring tables.  None when fewer than 50 coefficients are clearly non-zero.
+    neighbouring tables.  None when fewer than 50 coefficients are clearly non-zero.  Then
+    two checks: against the steps read frequency by frequency (`_checked_against_steps`),
+    and for a lighter table that came last (`_lighter_last`).
 
-    A check against the steps read frequency by frequency (`last_steps`, or `seen`): a
-    picture with few busy blocks can score a fine table (QF 95, steps of 1) best overall
-    while its low frequencies plainly read steps of 20 or 30.  When the chosen table matches
-    none of the steps read (>= 2) and some read clearly (>= 5; smaller reads can be noise),
-    the qualities whose tables match the most clear reads are taken instead, the best scoring
-    among them.  (After a heavier first pass some steps read are its multiples; the true last
-    table still matches others, so it stands.)
+    `ai-research/eval_quality.py` measures the reading on random crops of the validation
+    pictures (`results/quality_eval.md`).  Its thresholds were set on training crops (ad hoc:
+    the last grids of the crops that `eval_quality.py --split train` draws with seeds 5, 6
+    and 7, 1,000-2,000 each).
     """
-    keep = np.abs(ac) > CLEARLY_NON_ZERO                      # clearly non-zero ones
-    if keep.sum() < 50:
+    sampled = _sampled(ac)
+    if sampled is None:
         return None
+    values, freq = sampled
     seen = last_steps(ac) if seen is None else seen
-    step = max(1, int(keep.sum()) // 20000)                   # at most ~20000, evenly taken
-    values = ac[keep][::step]
-    freq = np.nonzero(keep)[1][::step]
     # the same coefficients are scored for every candidate, so scores compare
     q = _AC_STEPS[:, freq]                                    # (100, m)
     score = _on_multiples(values, q).mean(axis=1)
     lowest = int(np.argmax(score >= 0.9 * score.max()))
     # neighbouring qualities share most quantisers: take the best fit just above the lowest
     best = lowest + int(np.argmax(score[lowest:lowest + 6]))
+    large = np.abs(values) > LARGE_COEFFICIENT
+    best = _checked_against_steps(best, score, seen, values[large], freq[large])
+    return _lighter_last(best, score, values[large], freq[large]) + 1
+
+
+def _fit(values: np.ndarray, freq: np.ndarray, quality_index: int) -> float:
+    """The share of `values` (AC coefficients at zig-zag frequencies `freq`) on multiples of
+    the table of quality `quality_index` + 1 (`_on_multiples`)."""
+    return float(_on_multiples(values, _AC_STEPS[quality_index, freq]).mean())
+
+
+def _checked_against_steps(best: int, score: np.ndarray, seen: np.ndarray, large: np.ndarray,
+                           large_freq: np.ndarray) -> int:
+    """The table index `best` checked against the steps read frequency by frequency (`seen`,
+    from `last_steps`); `score`: every table's fit, `large`: the coefficients over
+    LARGE_COEFFICIENT (at frequencies `large_freq`).
+
+    A picture with few busy blocks can score a fine table (QF 95, steps of 1) best overall
+    while its low frequencies plainly read steps of 20 or 30.  When the chosen table matches
+    none of the steps read (>= 2) and some read clearly (>= 5; smaller reads can be noise),
+    the qualities whose tables match the most clear reads are taken instead, the best scoring
+    among them.  (After a heavier first pass some steps read are its multiples; the true last
+    table still matches others, so it stands.)
+
+    And a table that matches small reads only, while others match clear ones, must fit the
+    large coefficients too: the last quantisation put every coefficient on its lattice.  A
+    heavy compression's decoder rounds a smooth block's pixels in a staircase that leaves AC
+    coefficients of about 2 (`ai-research/notes/c-tiny-log.md`), which a light table (steps
+    of 1-3) fits and a heavy one does not; the light table then fits the large coefficients,
+    the heavy steps' odd multiples, no better than chance allows.  When it fits under
+    LIGHT_TABLE_MIN_FIT of them and the table matching the clear reads fits more, that
+    table is taken.  (After a heavier first pass at the same grid the light last table fits
+    the large ones: its quantisation came last.)  On the crops of seed 5 (2,000), 57 reads
+    came to this rule; it took the heavier table 9 times, 8 of them within 2 of the last
+    quality, the ninth wrong either way; the 40 light tables within 2 of it fitted 0.65 or
+    more of the large coefficients, all but one of them more than the heavier table did."""
     tables = _AC_STEPS[:, :len(seen)]
     read, clear = seen >= 2, seen >= 5       # small reads can be noise (QF 95's 1s read as 3)
     matches = (tables[:, clear] == seen[clear]).sum(axis=1)    # (100,)
-    if not (tables[best, read] == seen[read]).any() and matches.max() > 0:
-        candidates = np.flatnonzero(matches == matches.max())
-        best = int(candidates[np.argmax(score[candidates])])
-    return best + 1
+    if matches.max() == 0:
+        return best
+    candidates = np.flatnonzero(matches == matches.max())
+    heavy = int(candidates[np.argmax(score[candidates])])
+    if not (tables[best, read] == seen[read]).any():
+        return heavy
+    if matches[best] == 0 and len(large) >= 30:
+        fit = _fit(large, large_freq, best)
+        if fit < LIGHT_TABLE_MIN_FIT and _fit(large, large_freq, heavy) > fit:
+            return heavy
+    return best
+
+
+def _lighter_last(best: int, score: np.ndarray, large: np.ndarray, large_freq: np.ndarray) -> int:
+    """The table index `best`, or a clearly lighter table that came after it.
+
+    After a heavier first pass on the same grid and a light last one, the first table fits
+    the coefficients nearly as well as the last (its multiples moved by a small step at
+    most), and being the coarser it is chosen: (30, 93) read as 30.  But the last
+    quantisation put every coefficient on its own lattice, also where the first table's
+    step is no multiple of its step, where a single compression's coefficients land on it
+    only by chance (about half the time for steps of 1-3).  So the best-scoring table at
+    least 6 qualities lighter is taken when, on at least LIGHTER_LAST_MIN coefficients over
+    LARGE_COEFFICIENT at such frequencies, LIGHTER_LAST_FIT of them sit on its multiples.
+    On the training crops of seeds 5, 6 and 7 (1,000, 1,500 and 1,500) it took the lighter
+    table 18 times, 16 of them the last quality (with fewer than 250 coefficients, 2 of 3
+    were wrong)."""
+    lighter = np.arange(best + 6, 100)
+    if len(lighter) == 0:
+        return best
+    light = int(lighter[np.argmax(score[lighter])])
+    apart = (_AC_STEPS[best] % _AC_STEPS[light] != 0)[large_freq]
+    if apart.sum() >= LIGHTER_LAST_MIN and _fit(large[apart], large_freq[apart], light) >= LIGHTER_LAST_FIT:
+        return light
+    return best
 
 
 # Turned pictures.  A quarter turn after the last compression (a portrait photograph shown
@@ -457,33 +541,61 @@ def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None) ->
 _ZIGZAG_POSITION = np.argsort(ZIGZAG)
 _TRANSPOSE = np.array([_ZIGZAG_POSITION[(n % 8) * 8 + n // 8] - 1 for n in ZIGZAG[1:]])
 TURNED_MARGIN = 0.15     # table fit gained by transposing, from which a picture counts as turned
-TURNED_MIN_READ = 1000   # clearly non-zero AC coefficients needed to tell
+TURNED_MIN_READ = 500    # clearly non-zero AC coefficients needed to tell
 
 
-def transposed(ac: np.ndarray | None, read_as_is: int | None = None) -> bool:
+def best_table_fit(ac: np.ndarray) -> float | None:
+    """`table_fit` of the AC coefficients at the quality whose table they fit best (None when
+    fewer than 50 are clearly non-zero): the same at-most-20000 coefficients scored against
+    all 100 IJG tables at once."""
+    sampled = _sampled(ac)
+    if sampled is None:
+        return None
+    values, freq = sampled
+    q = _AC_STEPS[:, freq]                                    # (100, m)
+    return float((_on_multiples(values, q).mean(axis=1) - _chance(q).mean(axis=1)).max())
+
+
+def turn_gain(ac: np.ndarray | None) -> float | None:
+    """How much better the picture whose AC coefficients these are (from `grid_coefficients`)
+    fits an IJG table with its rows and columns swapped back: `best_table_fit` transposed
+    minus as they are.  None when either has nothing to measure.
+
+    Each way round gets its best table, so neither is favoured: fits compared at the quality
+    `quality_from_coefficients` read each way (as first shipped) made a misread the gain,
+    when a smooth upright QF 50 picture read as 96 (steps of about 2 the decoder's rounding
+    leaves) fitted that table so little that the transposed reading gained up to 0.21
+    (`results/turned_thresholds.md` of commit 21d8701: 6 of 1,932 upright crops with 1,000
+    or more coefficients at or over the margin); fits compared at the quality read
+    transposed favour the transposed picture (its read chose that table) and call most
+    upright pictures turned."""
+    if ac is None:
+        return None
+    turned, upright = best_table_fit(ac[:, _TRANSPOSE]), best_table_fit(ac)
+    if turned is None or upright is None:
+        return None
+    return turned - upright
+
+
+def transposed(ac: np.ndarray | None) -> bool:
     """Whether the rows and columns of the picture whose AC coefficients these are (from
-    `grid_coefficients`) were swapped since its last compression: transposed, its blocks fit
-    the IJG table of their own best quality (`quality_from_coefficients`) better, by
-    TURNED_MARGIN of `table_fit` or more, than as they are.  False when fewer than
-    TURNED_MIN_READ coefficients are clearly non-zero (a flat picture's few can fit either
-    way) or nothing fits.  `read_as_is`: the quality already read from `ac` as it is, when
-    the caller has it.
+    `grid_coefficients`) were swapped since its last compression: transposed back, they fit
+    an IJG table better by TURNED_MARGIN of `table_fit` or more (`turn_gain`).  False when
+    fewer than TURNED_MIN_READ coefficients are clearly non-zero (a flat picture's few can
+    fit either way).
 
-    On 40 random crops of at most 768 px of training pictures under each of 21 histories
-    (ad hoc, not a committed output): as compressed, the fit gained by transposing was at
-    most +0.09 (never compressed: within 0.04 of 0); turned, it was 0.15 or more for 60-100 %
-    of the crops at QF 10-90 (IJG tables, once or twice, recropped too; a median of 0.26-0.62)
-    and fewer at the light end, where steps of 1-3 hardly differ ((u, v) and (v, u) share
-    them: QF 97, 17 %), and under camera-like tables (7-12 %).  `eval_detector.py` measures
-    what it does to the verdicts (its "Turned pictures", `turned_cases`)."""
+    `ai-research/turned_thresholds.py` measures the gain (`results/turned_thresholds.md`):
+    on 150 training crops of 128-768 px under 17 compressed histories, as compressed it was
+    at most 0.043 with 500-999 coefficients read and 0.088 with more (0.121 with 250-499,
+    hence TURNED_MIN_READ; never compressed: 0.022); transposed, it reached the margin in
+    80-95 % of the crops at last QF 10-90 (IJG tables, once or twice, recropped too; the
+    double (30, 70): 60 %), fewer at the light end, where steps of 1-3 hardly differ ((u, v) and (v, u) share them: QF 97, 11 %),
+    and hardly ever under camera-like tables.  `eval_detector.py` measures what the test
+    does to the verdicts (its "Turned pictures", `turned_cases`)."""
     if ac is None or np.count_nonzero(np.abs(ac) > CLEARLY_NON_ZERO) < TURNED_MIN_READ:
         return False
-    swapped = ac[:, _TRANSPOSE]
-    q = quality_from_coefficients(ac) if read_as_is is None else read_as_is
-    q_swapped = quality_from_coefficients(swapped)
-    if q is None or q_swapped is None:
-        return False
-    return table_fit(swapped, q_swapped) - table_fit(ac, q) >= TURNED_MARGIN
+    gain = turn_gain(ac)
+    return gain is not None and gain >= TURNED_MARGIN
 
 
 def grid_and_quality(image: np.ndarray) -> tuple[tuple[int, int], int | None]:

@@ -287,3 +287,50 @@ def test_a_never_compressed_picture_is_not_called_turned():
     img = images.pattern(384, 512, seed=4)
     assert not quality.transposed(quality.grid_coefficients(img))
     assert not quality.transposed(quality.grid_coefficients(np.ascontiguousarray(np.rot90(img))))
+
+
+def sky_with_patches(seed: int, side: int = 384) -> np.ndarray:
+    """A smooth gradient (a sky) with a few noisy round patches: after a heavy compression
+    most of its blocks keep only the decoder's rounding staircase."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:side, 0:side].astype(float)
+    base = 40 + rng.uniform(0.1, 0.4) * y + rng.uniform(-0.1, 0.1) * x
+    img = np.stack([base, base * 0.9 + 10, base * 0.8 + 30], -1)
+    for _ in range(int(rng.integers(1, 4))):
+        cy, cx, r = rng.integers(0, side), rng.integers(0, side), rng.integers(20, 60)
+        patch = (y - cy) ** 2 + (x - cx) ** 2 < r ** 2
+        img[patch] += rng.normal(0, 25, (patch.sum(), 3))
+    return np.clip(np.rint(img), 1, 254).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", [10, 13, 31])
+def test_a_smooth_picture_reads_its_heavy_quality_not_the_decoders_rounding(seed):
+    # the staircase leaves coefficients of about 2 that a QF 95 table fits (read so before
+    # LIGHT_TABLE_MIN_FIT); that table fits the large coefficients no better than chance
+    ac = quality.grid_coefficients(jpeg.compress(sky_with_patches(seed), 50))
+    assert quality.quality_from_coefficients(ac) == 50
+
+
+def test_the_turn_gain_is_each_way_rounds_best_fit_whatever_quality_is_read(monkeypatch):
+    # symmetric, and no misread quality can make it: it reads none
+    for img in (jpeg.compress(images.pattern(384, 512, seed=4), 50),
+                jpeg.compress(sky_with_patches(10), 50)):
+        ac = quality.grid_coefficients(img)
+        gain = quality.turn_gain(ac)
+        assert quality.turn_gain(ac[:, quality._TRANSPOSE]) == pytest.approx(-gain, abs=1e-9)
+        monkeypatch.setattr(quality, "quality_from_coefficients", lambda *a, **k: 96)
+        assert quality.turn_gain(ac) == gain
+        monkeypatch.undo()
+    assert quality.turn_gain(None) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_lighter_last_pass_on_the_same_grid_reads_the_last_quality(seed):
+    # QF 18's steps are about twice QF 36's: once requantised at 36 the coefficients fit
+    # both tables, and the coarser was read (18) before `_lighter_last`; where 18's step
+    # is no multiple of 36's they sit on 36's lattice, as a single QF 18 leaves them only
+    # by chance
+    img = images.pattern(384, 512, seed=seed)
+    ac = quality.grid_coefficients(jpeg.compress_double(img, 18, 36))
+    assert quality.quality_from_coefficients(ac) == 36
+    assert quality.quality_from_coefficients(quality.grid_coefficients(jpeg.compress(img, 18))) == 18
