@@ -585,7 +585,7 @@ def transposed(ac: np.ndarray | None) -> bool:
     fit either way).
 
     `ai-research/turned_thresholds.py` measures the gain (`results/turned_thresholds.md`):
-    on 150 training crops of 128-768 px under 17 compressed histories, as compressed it was
+    on 150 training crops of 128-768 px under 18 compressed histories, as compressed it was
     at most 0.043 with 500-999 coefficients read and 0.088 with more (0.121 with 250-499,
     hence TURNED_MIN_READ; never compressed: 0.022); transposed, it reached the margin in
     80-95 % of the crops at last QF 10-90 (IJG tables, once or twice, recropped too; the
