@@ -93,10 +93,9 @@ def main(argv=None):
         crop = data.random_crop(pictures[i % len(pictures)], int(rng.integers(128, 1025)), rng)
         case = random_history(rng)
         r = det.detect(case.apply(crop))
-        grid = ((8 - case.shift[0]) % 8, (8 - case.shift[1]) % 8)   # the last grid's offset
         samples.append({"case": case.name, "kind": kind_of(case), "side": int(max(crop.shape[:2])),
                         "truth": last_quality(case),
-                        "grid_right": (r["grid"]["dx"], r["grid"]["dy"]) == grid,
+                        "grid_right": (r["grid"]["dx"], r["grid"]["dy"]) == data.grid_after_crop(case.shift),
                         "verdict": r["verdict"],
                         "read": r["quality"]["estimate"] if r["quality"] else None})
     seconds = time.time() - t0

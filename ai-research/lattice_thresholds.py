@@ -101,7 +101,7 @@ def main(argv=None):
             for img in pictures_:
                 offset, best = features.lattice_scan(np.ascontiguousarray(img[crop[1]:, crop[0]:])).best()
                 z.append(best)
-                right.append(offset == ((8 - crop[0]) % 8, (8 - crop[1]) % 8))
+                right.append(offset == data.grid_after_crop(crop))
             z = np.array(z)
             rows.append({"case": name + crop_name, "compressed": compressed, "pictures": len(z),
                          "median": float(np.median(z)), "max": float(z.max()), "min": float(z.min()),

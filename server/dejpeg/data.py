@@ -83,6 +83,12 @@ def seed_cases(shift=(0, 0)) -> list[Case]:
             + [Case("double", a, b, shift=shift) for a, b in SEED_DOUBLE])
 
 
+def grid_after_crop(crop: tuple[int, int]) -> tuple[int, int]:
+    """The offset (dx, dy) of a JPEG's 8x8 grid in the picture left when `crop` = (dx, dy)
+    pixels are cut off its left and top."""
+    return (8 - crop[0]) % 8, (8 - crop[1]) % 8
+
+
 def _shift(rng) -> tuple[int, int]:
     while True:
         s = (int(rng.integers(0, 8)), int(rng.integers(0, 8)))

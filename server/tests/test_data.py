@@ -290,3 +290,10 @@ def test_camera_pipeline_adds_sensor_noise_and_no_jpeg_grid():
     assert shapes <= {(256, 320, 3), (255, 320, 3), (256, 319, 3), (255, 319, 3)} and len(shapes) > 1
     assert all(features.grid_search(o)[1] < features.GRID_MIN_EVIDENCE for o in outs)
     assert features.grid_search(jpeg.compress(outs[0], 75))[1] > 0.1
+
+
+@pytest.mark.parametrize("crop", [(0, 0), (3, 5), (7, 1)])
+def test_grid_after_crop_is_where_the_grid_search_finds_the_jpeg_grid(crop):
+    img = jpeg.compress(pattern(256, 256, seed=2), 40)
+    cut = np.ascontiguousarray(img[crop[1]:, crop[0]:])
+    assert features.grid_search(cut)[0] == data.grid_after_crop(crop)
