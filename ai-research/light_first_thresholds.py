@@ -9,7 +9,8 @@ leaves than by a smooth outline alone.  `Detector.detect` calls a picture double
 the *training* pictures (the validation ones stay for `eval_detector.py`), the statistic of
 single compressions (plain pictures, a camera pipeline's, a camera's kind of table) and of
 doubles whose first pass is the lighter one (a camera's JPEG resaved, IJG pairs, some a few
-qualities apart).
+qualities apart, some heavy resaves whose block means keep the first lattice: QF 50 then
+30), with the AC coefficients and the DC read as `Detector` reads them.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def cases():
     of the IJG pairs, against which `light_first_pass`'s estimate is scored."""
     cam = data.camera_pipeline
     out = [(f"single {q}", "single", None, lambda im, rng, q=q: jpeg.compress(im, q))
-           for q in (20, 40, 50, 60, 75, 85, 90)]
+           for q in (10, 20, 30, 40, 50, 60, 75, 85, 90)]
     out += [
         ("single 60 of a camera pipeline's picture", "single", None, lambda im, rng: jpeg.compress(cam(im, rng), 60)),
         ("single 75 of a camera pipeline's picture", "single", None, lambda im, rng: jpeg.compress(cam(im, rng), 75)),
@@ -48,6 +49,8 @@ def cases():
     ]
     pairs = [((95, 75), ""), ((90, 70), ""), ((85, 60), ""), ((85, 75), ", a few qualities lower"),
              ((70, 50), ", a few qualities lower"), ((60, 40), ", a few qualities lower"),
+             ((50, 30), ""), ((50, 20), ""), ((70, 30), ""), ((80, 60), ""),
+             ((50, 10), ", the first step dividing the last"),
              ((50, 70), ", first pass heavier")]
     out += [(f"double ({a},{b}){note}", "double", a if a > b else None,
              lambda im, rng, a=a, b=b: jpeg.compress_double(im, a, b)) for (a, b), note in pairs]
@@ -63,8 +66,8 @@ def main(argv=None):
         stats, first_err = [], []
         for i, crop in enumerate(crops):
             img = make(crop, np.random.default_rng(100 + i))
-            evidence, first = quality.light_first_pass(
-                quality.grid_coefficients(img, max_side=quality.LIGHT_SIDE))
+            ac, dc = quality.grid_coefficients(img, max_side=quality.LIGHT_SIDE, with_dc=True)
+            evidence, first = quality.light_first_pass(ac, dc=dc)
             stats.append(evidence)
             if q1 is not None and evidence >= quality.LIGHT_DECISIVE and first is not None:
                 first_err.append(abs(first - q1))

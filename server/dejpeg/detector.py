@@ -329,7 +329,7 @@ class Detector:
                 offset = lattice_offset
         lattice = scan.lattice.at(offset)
         second, second_offset = features.second_grid(scan, offset)
-        ac, steps, qf = self._last_quality(rgb, offset)
+        ac, dc, steps, qf = self._last_quality(rgb, offset)
         turned = not upright and quality.transposed(ac)
         if turned:
             # the picture as it was compressed (a view: no copy); the grid search's figures
@@ -337,11 +337,12 @@ class Detector:
             # second grid's periodicity reads (u, v) and (v, u) both)
             rgb = np.swapaxes(rgb, 0, 1)
             offset, second_offset = offset[::-1], second_offset[::-1]
-            ac, steps, qf = self._last_quality(rgb, offset)
+            ac, dc, steps, qf = self._last_quality(rgb, offset)
         feats, blocks, offset = features.image_features(rgb, offset)
         read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
         dq, first = quality.double_quantisation(ac, qf, steps)
-        light, light_q = quality.light_first_pass(*self._light_first_reading(rgb, offset, ac, steps))
+        light_ac, light_dc, light_steps = self._light_first_reading(rgb, offset, ac, dc, steps)
+        light, light_q = quality.light_first_pass(light_ac, light_steps, dc=light_dc)
         block_probs = self.predict_blocks(feats)
         ev = Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
                       evidence, qf, quality.table_fit(ac, qf), dq, first, second,
@@ -350,24 +351,24 @@ class Detector:
 
     @staticmethod
     def _last_quality(rgb: np.ndarray, offset):
-        """The AC coefficients on the grid at `offset` (`quality.grid_coefficients`), the
-        steps read from them and the last quality they fit (None, None, None when the grid
+        """The AC and DC coefficients on the grid at `offset` (`quality.grid_coefficients`),
+        the steps read from the AC ones and the last quality they fit (all None when the grid
         holds too little)."""
-        ac = quality.grid_coefficients(rgb, offset)
+        ac, dc = quality.grid_coefficients(rgb, offset, with_dc=True)
         if ac is None:
-            return None, None, None
+            return None, None, None, None
         steps = quality.last_steps(ac)
-        return ac, steps, quality.quality_from_coefficients(ac, steps)
+        return ac, dc, steps, quality.quality_from_coefficients(ac, steps)
 
     @staticmethod
-    def _light_first_reading(rgb: np.ndarray, offset, ac, steps):
-        """The coefficients and steps `quality.light_first_pass` reads: those the other
-        statistics read (`ac`, `steps`) when the grid holds no more than quality.READ_SIDE px
-        a side, else a new reading of up to quality.LIGHT_SIDE."""
+    def _light_first_reading(rgb: np.ndarray, offset, ac, dc, steps):
+        """The AC and DC coefficients and the steps `quality.light_first_pass` reads: those
+        the other statistics read (`ac`, `dc`, `steps`) when the grid holds no more than
+        quality.READ_SIDE px a side, else a new reading of up to quality.LIGHT_SIDE."""
         h, w = rgb.shape[0] - offset[1], rgb.shape[1] - offset[0]
         if ac is None or max(h, w) // 8 * 8 <= quality.READ_SIDE:
-            return ac, steps
-        return quality.grid_coefficients(rgb, offset, quality.LIGHT_SIDE), None
+            return ac, dc, steps
+        return *quality.grid_coefficients(rgb, offset, quality.LIGHT_SIDE, with_dc=True), None
 
     def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None,
                jpeg_table=None, evidence: Evidence | None = None) -> dict:

@@ -52,16 +52,18 @@ CAMERA_END = 96     # the light end where cameras save: last qualities from here
 
 
 def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
-                      max_side: int = READ_SIDE) -> np.ndarray | None:
+                      max_side: int = READ_SIDE, with_dc: bool = False):
     """AC DCT coefficients (n, 63, zig-zag order, float32) of the luma 8x8 blocks of a central
     area (at most max_side a side) on the grid at `offset` (dx, dy), leaving out blocks with
     clipped pixels (0 or 255 in any channel), which break the multiples of the quantisers.
-    None when the grid holds less than 16x16 pixels."""
+    None when the grid holds less than 16x16 pixels.  `with_dc`: (AC, DC) instead, the DC
+    coefficients (n,) of the same blocks as JPEG has them (level-shifted by 128), (None, None)
+    for too small a grid."""
     dx, dy = offset
     h = ((image.shape[0] - dy) // 8) * 8
     w = ((image.shape[1] - dx) // 8) * 8
     if h < 16 or w < 16:
-        return None
+        return (None, None) if with_dc else None
     ch, cw = min(h, max_side), min(w, max_side)
     y0 = dy + ((h - ch) // 16) * 8
     x0 = dx + ((w - cw) // 16) * 8
@@ -86,7 +88,11 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     # only the kept blocks, only their AC coefficients, in one matrix product (float32: a
     # sum of 64 terms, within 1e-3 of float64's, where the statistics' tolerances are 0.25-1)
     ac = pixels @ _AC_TRANSFORM
-    return ac[:, _TRANSPOSE] if turned else ac
+    ac = ac[:, _TRANSPOSE] if turned else ac
+    if not with_dc:
+        return ac
+    # the orthonormal DCT's DC is a block's sum over 8; JPEG shifts pixels by 128 first
+    return ac, pixels.sum(axis=1) / 8 - 1024
 
 
 # (64, 63): a block's 64 pixels (row-major) to its AC DCT coefficients in zig-zag order, the
@@ -287,19 +293,137 @@ def _log_likelihood(counts: np.ndarray, mu: np.ndarray) -> float:
     return float((counts * np.log(np.maximum(mu, 1e-300)) - mu).sum())
 
 
-def _lattice_share(q1: int, q2: int, top: int, noise: float = LIGHT_NOISE) -> np.ndarray:
-    """For the bins k = -top..top of a last quantiser q2 (values in [(k - 1/2) q2, (k + 1/2)
+def _lattice_share(q1: int, q2: int, low: int, high: int, noise: float = LIGHT_NOISE) -> np.ndarray:
+    """For the bins k = low..high of a last quantiser q2 (values in [(k - 1/2) q2, (k + 1/2)
     q2)), how many multiples of q1, each blurred by Gaussian noise of spread `noise`, fall
     in each bin, relative to the q2 / q1 of an even spread.  The lattice is symmetric about
     0, so the count below any x is odd in x from `_lattice_count`'s count below |x|."""
-    edges = (np.arange(-top, top + 2) - 0.5) * q2
+    edges = (np.arange(low, high + 2) - 0.5) * q2
     below = np.sign(edges) * (_lattice_count(np.abs(edges), q1, noise)
                               - _lattice_count(np.zeros(1), q1, noise))
     return np.maximum(np.diff(below) * q1 / q2, 1e-3)
 
 
+DC_NOISE = 2.0          # spread (DCT units) of a decoded block's DC about its quantiser multiple
+DC_STEP_LOCK = 0.5      # how tightly the DC values must sit on a step for it to be read as the last
+DC_MIN_BIN = 5          # the DC histogram is read over its longest run of bins this full ...
+DC_MIN_BINS = 20        # ... which must span this many bins
+DC_SPIKE = 4.0          # a bin holding this many times its neighbours' mean is left out (a flat area)
+DC_OUTLINE = 40         # at most this many B-splines (at least 4 bins apart) draw its outline
+
+
+def last_dc_step(dc: np.ndarray) -> int:
+    """The last compression's DC step, read from the DC coefficients (`grid_coefficients`):
+    the step from 3 to 255 on whose multiples they sit most tightly, 0 when none does.  How
+    tightly: how far their phase 2 pi DC / q locks (the length of the mean of its unit vectors,
+    over up to 1,000 of them evenly taken), which must reach DC_STEP_LOCK: nearly 1 for the
+    last pass's step, about 0 for its multiples (whose multiples only some of the values are)
+    and for any other step, less for its divisors, whose lattice the noise blurs more; the
+    largest step within 3 % of the tightest (without noise, its divisors lock as well).  A
+    decoded block's DC strays from its multiple by about DC_NOISE: a flat block's 64 pixels
+    are rounded alike, so its DC lands on a multiple of 8 (QF 30's DC step of 27 locks at
+    about 0.9, QF 70's 10 at about 0.45: the steps of light passes go unread, and their
+    lattices are as blurred)."""
+    if dc is None or len(dc) == 0:
+        return 0
+    sample = np.asarray(dc, np.float32)[::max(1, len(dc) // 1000)]
+    steps = np.arange(3, 256, dtype=np.float32)
+    phase = (2 * np.pi / steps)[:, None] * sample
+    lock = np.hypot(np.cos(phase).mean(axis=1), np.sin(phase).mean(axis=1))
+    if lock.max() < DC_STEP_LOCK:
+        return 0
+    return int(steps[np.flatnonzero(lock >= 0.97 * lock.max())[-1]])
+
+
+def _outline_basis(n: int, spacing: int) -> np.ndarray:
+    """A smooth outline's design over n bins: a constant and cubic B-splines with knots
+    `spacing` bins apart (all but one, which the constant stands for: together they sum to 1)."""
+    x = np.arange(n, dtype=np.float64)
+    splines = []
+    for knot in np.arange(-2 * spacing, n + 2 * spacing, spacing, dtype=np.float64):
+        t = np.abs(x - knot) / spacing
+        b = np.where(t < 1, 2 / 3 - t ** 2 + t ** 3 / 2, np.where(t < 2, (2 - t) ** 3 / 6, 0.0))
+        if b.any():
+            splines.append(b)
+    return np.column_stack([np.ones(n)] + splines[1:])
+
+
+def _longest_run(full: np.ndarray) -> tuple[int, int]:
+    """(start, length) of the longest run of True in `full`."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], full.astype(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    if len(starts) == 0:
+        return 0, 0
+    i = int(np.argmax(ends - starts))
+    return int(starts[i]), int(ends[i] - starts[i])
+
+
+def _first_steps(q2: int) -> list[int]:
+    """The first steps a lighter first pass is tried at under a last step q2: 2 to
+    LIGHT_MAX_RATIO q2, those that do not divide q2 (whose multiples fill every bin alike)."""
+    return [q1 for q1 in range(2, int(LIGHT_MAX_RATIO * q2) + 1) if q2 % q1]
+
+
+def dc_first_gains(dc: np.ndarray | None) -> dict[int, float]:
+    """The DC coefficients' evidence of a lighter first compression on the same grid, by first
+    step: the AC frequencies' test of `light_first_pass`, on the DC.  A block's mean takes any
+    value, so a single compression's DC histogram (round(DC / q2), q2 read by `last_dc_step`)
+    follows the picture's smooth spread of block means, while after a first pass at a step q1
+    that does not divide q2, each bin holds one or two (or two or three ...) of its multiples
+    in turn, and its count follows: QF 50 (DC step 16) then QF 30 (27) leaves every third bin
+    at half the others' -- a far plainer trace than the AC coefficients', whose histograms
+    crowd the first bins.  The histogram is read over its longest run of bins holding
+    DC_MIN_BIN values or more (a flat area piles one bin up; a gap leaves bins empty), at least
+    DC_MIN_BINS of them, without the bins that hold DC_SPIKE times their neighbours' mean;
+    its outline is a Poisson model whose log mean is a cubic B-spline (`_outline_basis`, at
+    most DC_OUTLINE knots, 4 bins apart or more), and the first steps of `_first_steps` add
+    their lattice's share (`_lattice_share`, blurred by DC_NOISE) as `light_first_pass`
+    does (`_lattice_gains`).  Returns {first step: gain}, empty when nothing could be read."""
+    if dc is None or len(dc) == 0:
+        return {}
+    q2 = last_dc_step(dc)
+    if not _first_steps(q2):
+        return {}
+    k = np.round(np.asarray(dc, np.float64) / q2).astype(np.int64)
+    counts = np.bincount(k - k.min()).astype(np.float64)
+    start, length = _longest_run(counts >= DC_MIN_BIN)
+    if length < DC_MIN_BINS:
+        return {}
+    counts, low = counts[start:start + length], int(k.min()) + start
+    left = np.concatenate([counts[1:2], counts[:-1]])        # each bin's neighbours (the ends
+    right = np.concatenate([counts[1:], counts[-2:-1]])      # count their one neighbour twice)
+    kept = counts <= DC_SPIKE * (left + right) / 2
+    outline = _outline_basis(length, max(4, -(-length // DC_OUTLINE)))[kept]
+    shares = {q1: np.log(_lattice_share(q1, q2, low, low + length - 1, DC_NOISE))[kept]
+              for q1 in _first_steps(q2)}
+    return _lattice_gains(counts[kept], outline, shares)
+
+
+def _lattice_gains(counts: np.ndarray, outline: np.ndarray, shares: dict) -> dict[int, float]:
+    """{first step q1: gain} for a histogram `counts`: a Poisson model of log mean `outline`
+    (a design whose first column is the constant), then again with the log of q1's lattice
+    share of each bin (`shares`: {q1: that column}) added at a free weight, for every q1 at
+    once.  A q1 counts when its weight is within LIGHT_MODULATION; its gain is the deviance
+    gain (twice the log-likelihood gain) divided by the lattice model's residual deviance per
+    degree of freedom when that is above 1 (the quasi-Poisson test)."""
+    if not shares:
+        return {}
+    plain = _log_likelihood(counts, _poisson_fit(counts, outline, 30, 1e-8)[0])
+    saturated = _log_likelihood(counts, counts)
+    dof = max(1, len(counts) - outline.shape[1] - 1)
+    x = np.stack([np.column_stack([outline, share]) for share in shares.values()])
+    gains = {}
+    for q1, mu, beta in zip(shares, *_poisson_fit(counts, x, 30, 1e-8)):
+        fitted = _log_likelihood(counts, mu)
+        if LIGHT_MODULATION[0] <= beta[-1] <= LIGHT_MODULATION[1] and np.isfinite(fitted):
+            dispersion = max(1.0, 2 * (saturated - fitted) / dof)
+            gains[q1] = max(0.0, 2 * (fitted - plain) / dispersion)
+    return gains
+
+
 def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
-                     count: int = DQ_FREQUENCIES) -> tuple[float, int | None]:
+                     count: int = DQ_FREQUENCIES,
+                     dc: np.ndarray | None = None) -> tuple[float, int | None]:
     """Evidence of a first compression lighter than the last one, on the same grid: a camera's
     JPEG (steps of 1-4) resaved at an ordinary quality (steps of 5-12), or any JPEG resaved a
     few qualities lower (QF 85 then 75: steps of 3-7 then 5-12).  Where the last step q2 is not
@@ -332,8 +456,12 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
     IJG quality whose steps at those frequencies gather the most of the gains (each frequency
     counts the gain of the step that quality has there, 0 where that step was not tried or
     not kept; the middle of a tie), None when no gain was kept: an estimate, since cameras
-    use tables of their own.  `ai-research/light_first_thresholds.py` measures both on
-    training crops (its results file has the numbers that set LIGHT_DECISIVE) and
+    use tables of their own.  With `dc`, the blocks' DC coefficients (`grid_coefficients(...,
+    with_dc=True)`), the DC counts as one frequency more (`dc_first_gains`: its histogram
+    follows the spread of block means, not a peak at 0, and keeps a first pass's lattice
+    where a heavy last pass leaves the AC frequencies a few bins: QF 50 then 30), each IJG
+    quality gathering the gain of its own DC step.  `ai-research/light_first_thresholds.py`
+    measures both on training crops (its results file has the numbers that set LIGHT_DECISIVE) and
     `ai-research/eval_real_jpegs.py` on real JPEG files resaved.
     """
     if ac is None or len(ac) == 0:
@@ -355,21 +483,13 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
         u = np.arange(-top, top + 1) / top
         smooth = np.stack([np.ones_like(u), u, np.abs(u), u ** 2, np.abs(u) ** 3,
                            (u == 0).astype(np.float64)], axis=1)
-        plain = _log_likelihood(counts, _poisson_fit(counts, smooth, 30, 1e-8)[0])
-        saturated = _log_likelihood(counts, counts)
-        dof = len(counts) - smooth.shape[1] - 1
-        gains = {}                                   # first step -> its (scaled) deviance gain
-        firsts = [q1 for q1 in range(2, int(LIGHT_MAX_RATIO * q2) + 1) if q2 % q1]
-        if firsts:                                   # every first step's model, one batch
-            x = np.stack([np.column_stack([smooth, np.log(_lattice_share(q1, q2, top))])
-                          for q1 in firsts])
-            for q1, mu, beta in zip(firsts, *_poisson_fit(counts, x, 30, 1e-8)):
-                fitted = _log_likelihood(counts, mu)
-                if LIGHT_MODULATION[0] <= beta[-1] <= LIGHT_MODULATION[1]:
-                    dispersion = max(1.0, 2 * (saturated - fitted) / dof)
-                    gains[q1] = max(0.0, 2 * (fitted - plain) / dispersion)
+        gains = _lattice_gains(counts, smooth, {q1: np.log(_lattice_share(q1, q2, -top, top))
+                                                for q1 in _first_steps(q2)})
         total += max(gains.values(), default=0.0)
         by_quality += [gains.get(int(step), 0.0) for step in _AC_STEPS[:, f]]
+    gains = dc_first_gains(dc)
+    total += max(gains.values(), default=0.0)
+    by_quality += [gains.get(int(step), 0.0) for step in _TABLES[:, 0]]
     if by_quality.max() <= 0:
         return total, None
     tied = np.flatnonzero(by_quality >= by_quality.max() * (1 - 1e-9))

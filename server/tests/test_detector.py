@@ -515,9 +515,9 @@ def test_the_lighter_first_pass_test_reads_beyond_the_central_area():
     assert r["verdict"] == "single" and r["light_first_pass"]["evidence"] < quality.LIGHT_DECISIVE / 2
     # a picture within READ_SIDE is read once, for every statistic
     small = jpeg.compress(camera_picture(), 75)
-    ac = quality.grid_coefficients(small)
+    ac, dc = quality.grid_coefficients(small, with_dc=True)
     steps = quality.last_steps(ac)
-    assert Detector._light_first_reading(small, (0, 0), ac, steps) == (ac, steps)
+    assert Detector._light_first_reading(small, (0, 0), ac, dc, steps) == (ac, dc, steps)
 
 
 def test_a_pooled_detector_reads_the_mean_histogram_of_the_images_blocks(detector):

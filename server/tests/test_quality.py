@@ -186,14 +186,14 @@ def test_lattice_share_counts_the_first_steps_multiples_in_each_bin():
     """Bins of width 7 around 7 k catch 3, 2, 2, 3, 2, ... multiples of 3 (relative to 7 / 3),
     symmetric about 0; a multiple on a bin edge (12 between the bins around 8 and 16) is
     spread over both by the blur; every bin catches the same where the steps divide."""
-    share = quality._lattice_share(3, 7, 4, noise=0.01) * 7 / 3
+    share = quality._lattice_share(3, 7, -4, 4, noise=0.01) * 7 / 3
     np.testing.assert_allclose(share, [2, 3, 2, 2, 3, 2, 2, 3, 2], atol=1e-6)
-    edge = quality._lattice_share(3, 8, 2, noise=0.01) * 8 / 3
+    edge = quality._lattice_share(3, 8, -2, 2, noise=0.01) * 8 / 3
     np.testing.assert_allclose(edge, [2.5, 2.5, 3, 2.5, 2.5], atol=1e-6)
-    np.testing.assert_allclose(quality._lattice_share(2, 8, 3), np.ones(7), atol=1e-6)
+    np.testing.assert_allclose(quality._lattice_share(2, 8, -3, 3), np.ones(7), atol=1e-6)
     # wide bins, far out: every multiple is counted (49 multiples of 3 in [-72.5, 72.5))
-    np.testing.assert_allclose(quality._lattice_share(2, 28, 2), np.ones(5), atol=1e-6)
-    assert quality._lattice_share(3, 29, 2, noise=0.01).sum() * 29 / 3 == pytest.approx(49, abs=1e-6)
+    np.testing.assert_allclose(quality._lattice_share(2, 28, -2, 2), np.ones(5), atol=1e-6)
+    assert quality._lattice_share(3, 29, -2, 2, noise=0.01).sum() * 29 / 3 == pytest.approx(49, abs=1e-6)
 
 
 def test_light_first_pass_finds_a_cameras_jpeg_resaved():
@@ -261,6 +261,73 @@ def test_light_first_pass_finds_a_jpeg_resaved_a_few_qualities_lower(monkeypatch
     monkeypatch.setattr(quality, "LIGHT_MAX_RATIO", 0.5)
     for pic in (coffee(), astronaut()):
         assert stat(jpeg.compress_double(pic, 85, 75)) < quality.LIGHT_DECISIVE
+
+
+# --- the DC coefficients: a lighter first pass's lattice in the block means ---------------------
+
+def test_grid_coefficients_give_the_dc_as_jpeg_has_it():
+    """A flat block of grey v has DC 8 (v - 128): JPEG's level shift, the orthonormal DCT's 8.
+    The AC coefficients are those of the plain reading."""
+    grey = np.zeros((32, 32, 3), np.uint8) + np.array([[[100]], [[140]], [[200]], [[30]]]).repeat(8, 0)
+    ac, dc = quality.grid_coefficients(grey, with_dc=True)
+    np.testing.assert_allclose(dc, np.repeat(8.0 * (np.array([100, 140, 200, 30]) - 128), 4), atol=1e-3)
+    np.testing.assert_array_equal(ac, quality.grid_coefficients(grey))
+    assert quality.grid_coefficients(grey[:8], with_dc=True) == (None, None)
+
+
+@pytest.mark.parametrize("q, step", [(10, 80), (30, 27), (50, 16)])
+def test_last_dc_step_reads_the_last_passs_dc_step(q, step):
+    """QF 10, 30 and 50 have DC steps of 80, 27 and 16 (IJG's); a never-compressed picture's
+    block means sit on no step; after QF 50 then 30 the last step is read."""
+    from skimage.data import astronaut, coffee
+    for pic in (astronaut(), coffee()):
+        _, dc = quality.grid_coefficients(jpeg.compress(pic, q), with_dc=True)
+        assert quality.last_dc_step(dc) == step == quality.ijg_table(q)[0]
+        assert quality.last_dc_step(quality.grid_coefficients(pic, with_dc=True)[1]) == 0
+    _, dc = quality.grid_coefficients(jpeg.compress_double(astronaut(), 50, 30), with_dc=True)
+    assert quality.last_dc_step(dc) == 27
+    assert quality.last_dc_step(np.zeros(0)) == 0
+
+
+def test_dc_first_gains_find_a_lighter_first_pass_and_its_step():
+    """QF 50 then 30 on the same grid: every third bin of the DC histogram (step 27) holds one
+    multiple of the first step 16, the others two; the gain names 16.  A single compression at
+    30 shows no such lattice; nor does a first step dividing the last (QF 50 then 10: 16 and
+    80), which leaves none; nor a heavier first pass (30 then 50: steps of 27 under 16)."""
+    from skimage.data import astronaut, coffee
+    gains = lambda img: quality.dc_first_gains(quality.grid_coefficients(img, with_dc=True)[1])
+    for pic in (astronaut(), coffee()):
+        double = gains(jpeg.compress_double(pic, 50, 30))
+        assert max(double, key=double.get) == 16 and double[16] >= 30
+        for single in (jpeg.compress(pic, 30), jpeg.compress_double(pic, 50, 10),
+                       jpeg.compress_double(pic, 30, 50)):
+            assert max(gains(single).values(), default=0.0) < 10
+    assert quality.dc_first_gains(None) == {} == gains(np.full((64, 64, 3), 90, np.uint8))
+
+
+def test_light_first_pass_reads_the_dc_too():
+    """On astronaut saved at QF 50 then 30 the AC histograms alone leave the test short of
+    decisive; with the DC's lattice it is, and names the first quality (50, whose DC step is
+    16).  The same picture saved once at 30 stays far from it."""
+    from skimage.data import astronaut
+    ac, dc = quality.grid_coefficients(jpeg.compress_double(astronaut(), 50, 30), with_dc=True)
+    assert quality.light_first_pass(ac)[0] < quality.LIGHT_DECISIVE
+    evidence, first = quality.light_first_pass(ac, dc=dc)
+    assert evidence >= quality.LIGHT_DECISIVE and first == 50
+    ac, dc = quality.grid_coefficients(jpeg.compress(astronaut(), 30), with_dc=True)
+    assert quality.light_first_pass(ac, dc=dc)[0] < quality.LIGHT_DECISIVE / 4
+
+
+def test_outline_basis_and_longest_run():
+    """The outline's B-splines with the constant span a smooth curve's log and nothing as
+    rough as a lattice's alternation; the longest run of full bins is found."""
+    basis = quality._outline_basis(40, 4)
+    x = np.arange(40)
+    for target, close in ((np.log(1 + x) - 0.002 * x ** 2, True), ((x % 3 == 0) * 1.0, False)):
+        fit = basis @ np.linalg.lstsq(basis, target, rcond=None)[0]
+        assert (np.abs(fit - target).max() < 0.05) == close
+    assert quality._longest_run(np.array([1, 1, 0, 1, 1, 1, 0, 1], bool)) == (3, 3)
+    assert quality._longest_run(np.zeros(4, bool)) == (0, 0)
 
 
 def test_transpose_order_is_the_dct_of_the_transposed_block():

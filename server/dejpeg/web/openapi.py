@@ -80,9 +80,10 @@ SCHEMAS = {
     "LightFirstPass": _obj({
         "evidence": {**NUMBER, "description": "Deviance gain (a likelihood-ratio statistic) "
                      "of the alternation that a lighter first compression's finer steps leave "
-                     "in the last steps' histograms, read on up to 2048 px a side (under 40 "
-                     "for all but 1 of 858 single compressions on training crops; up to "
-                     "thousands for a JPEG resaved lower)."},
+                     "in the last steps' histograms (the first 15 AC frequencies and the "
+                     "blocks' means, the DC), read on up to 2048 px a side (under 40 for all "
+                     "but 1 of 990 single compressions on training crops; up to thousands for "
+                     "a JPEG resaved lower)."},
         "decisive": {**BOOLEAN, "description": "Evidence >= 40: a picture called compressed "
                      "is called double (one called uncompressed stays so)."},
         "first_quality": {**INTEGER, "nullable": True, "description":
