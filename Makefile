@@ -17,7 +17,7 @@ CLIENT_SOURCES := $(shell find client/src client/public client/index.html client
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer train-restorer-general \
-        train-restorer-small eval-detector eval-detector-unseen eval-real-jpegs eval-quality turned-thresholds eval-restorer light-first-thresholds lattice-thresholds corpus-check calibrate-detector calibrate-strength bench corpus clean-stamps
+        train-restorer-small eval-detector eval-detector-unseen eval-real-jpegs eval-quality turned-thresholds eval-restorer light-first-thresholds other-grid-thresholds lattice-thresholds corpus-check calibrate-detector calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
 
@@ -108,6 +108,10 @@ turned-thresholds: python $(CORPUS)
 # where the same-grid test for a lighter first compression is decisive (training crops)
 light-first-thresholds: python $(CORPUS)
 	$(PY) ai-research/light_first_thresholds.py
+
+# where the block means of another grid tell a JPEG cropped and resaved (training crops)
+other-grid-thresholds: python $(CORPUS)
+	$(PY) ai-research/other_grid_thresholds.py
 
 # where the decoder's whole-number lattice tells a JPEG (QF 98-100 too) from a never-compressed picture
 lattice-thresholds: python $(CORPUS)

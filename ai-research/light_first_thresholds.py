@@ -71,19 +71,11 @@ def main(argv=None):
             stats.append(evidence)
             if q1 is not None and evidence >= quality.LIGHT_DECISIVE and first is not None:
                 first_err.append(abs(first - q1))
-        s = np.array(stats)
-        rows.append({"case": name, "kind": kind, "crops": len(s), "median": float(np.median(s)),
-                     "max": float(s.max()),
-                     "decisive_pct": 100 * float(np.mean(s >= quality.LIGHT_DECISIVE)),
-                     "first_qf_mae": float(np.mean(first_err)) if first_err else None,
-                     "first_qf_exact_pct": 100 * float(np.mean(np.array(first_err) == 0)) if first_err else None})
-        print(f"{name:72s} median {rows[-1]['median']:7.1f}  max {rows[-1]['max']:7.1f}  "
-              f"decisive {rows[-1]['decisive_pct']:5.1f} %", flush=True)
-    singles = [r for r in rows if r["kind"] == "single"]
-    summary = {"threshold": quality.LIGHT_DECISIVE,
-               "largest_single": max(r["max"] for r in singles),
-               "decisive_on_singles_pct": float(np.mean([r["decisive_pct"] for r in singles])),
-               "seconds": round(time.time() - t0, 1)}
+        rows.append(threshold_crops.case_row(
+            name, kind, np.array(stats), quality.LIGHT_DECISIVE,
+            first_qf_mae=float(np.mean(first_err)) if first_err else None,
+            first_qf_exact_pct=100 * float(np.mean(np.array(first_err) == 0)) if first_err else None))
+    summary = threshold_crops.singles_summary(rows, quality.LIGHT_DECISIVE, t0)
     lines = ["# The same-grid test for a lighter first compression, on training crops", "",
              f"`quality.light_first_pass` on {args.crops} random crops (at most {args.side} px a side, "
              f"read whole up to {quality.LIGHT_SIDE} px as `Detector` reads a picture) "
@@ -99,10 +91,7 @@ def main(argv=None):
     fmt = lambda v, spec: "" if v is None else format(v, spec)
     lines += [f"| {r['case']} | {r['kind']} | {r['median']:.1f} | {r['max']:.1f} | {r['decisive_pct']:.0f} "
               f"| {fmt(r['first_qf_mae'], '.2f')} | {fmt(r['first_qf_exact_pct'], '.0f')} |" for r in rows]
-    lines += ["", f"Largest statistic of a single compression: {summary['largest_single']:.1f}; "
-              f"decisive on {summary['decisive_on_singles_pct']:.1f} % of the singles.  "
-              f"{summary['seconds']:.0f} s.", ""]
-    threshold_crops.write(args.out, rows, summary, lines)
+    threshold_crops.write(args.out, rows, summary, lines + threshold_crops.closing(summary))
 
 
 if __name__ == "__main__":

@@ -107,10 +107,12 @@ def second_grid_decisive(evidence: float, last_quality: int | None, low_step: fl
 def first_compression_tests(ev: Evidence) -> tuple[bool, bool, bool]:
     """Whether each test for a first compression is decisive on a picture's evidence: (the
     same grid's histograms, a heavier first pass, `quality.double_quantisation`; another
-    grid, `second_grid_decisive`; the same grid's histograms, a lighter first pass such as a
+    grid, `second_grid_decisive`, or its block means' lattice on the grid `second_grid` names
+    (`quality.other_grid_dc`); the same grid's histograms, a lighter first pass such as a
     camera's, `quality.light_first_pass`)."""
     return (ev.double_quantisation >= quality.DQ_DECISIVE,
-            second_grid_decisive(ev.second_grid, ev.quality, ev.low_step),
+            second_grid_decisive(ev.second_grid, ev.quality, ev.low_step)
+            or ev.second_grid_dc >= quality.GRID_DC_DECISIVE,
             ev.light_first >= quality.LIGHT_DECISIVE)
 
 
@@ -233,6 +235,7 @@ class Evidence:
     first_quality: int | None = None     # and the first compression's quality it points to
     second_grid: float = 0.0             # `features.second_grid` evidence
     second_offset: tuple[int, int] = (0, 0)   # and that grid
+    second_grid_dc: float = 0.0          # `quality.other_grid_dc`'s z-score where its grid is that one, else 0
     steps: np.ndarray | None = None      # the steps read at the first AC frequencies (`last_steps`)
     light_first: float = 0.0             # `quality.light_first_pass` evidence
     light_first_quality: int | None = None   # and the first compression's quality it points to
@@ -343,10 +346,14 @@ class Detector:
         dq, first = quality.double_quantisation(ac, qf, steps)
         light_ac, light_dc, light_steps = self._light_first_reading(rgb, offset, ac, dc, steps)
         light, light_q = quality.light_first_pass(light_ac, light_steps, dc=light_dc)
+        # a first grid's lattice in the block means counts where the AC coefficients' periodicity
+        # points to the same grid (both are in the frame of `rgb` as read)
+        other_dc, other_grid, _ = quality.other_grid_dc(rgb, offset, quality.last_dc_step(light_dc))
+        second_dc = other_dc if other_grid == tuple(second_offset) else 0.0
         block_probs = self.predict_blocks(feats)
         ev = Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
                       evidence, qf, quality.table_fit(ac, qf), dq, first, second,
-                      second_offset, steps, light, light_q, lattice, read)
+                      second_offset, second_dc, steps, light, light_q, lattice, read)
         return ev.turned_back() if turned else ev
 
     @staticmethod
@@ -382,7 +389,8 @@ class Detector:
         cameras save, no double without a test (`camera_end`); then the three tests for a first
         compression (`first_compression_tests`, `double_compression_found`).  These are the
         pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
-        `second_grid` and `light_first_pass` report the three tests; when the first is
+        `second_grid` (the AC periodicity's `evidence` and the first grid's `block_means`)
+        and `light_first_pass` report the three tests; when the first is
         decisive `quality.first_estimate` is the first quality it names (else the file table's,
         below, else the third test's).  `single_vs_double` says how far the final
         probabilities tell one compression from two (`single_vs_double`; null when the verdict
@@ -455,7 +463,8 @@ class Detector:
                                     "decisive": bool(decisive),
                                     "first_quality": ev.first_quality if decisive else None},
             "second_grid": {"dx": ev.second_offset[0], "dy": ev.second_offset[1],
-                            "evidence": round(ev.second_grid, 4), "decisive": bool(shifted)},
+                            "evidence": round(ev.second_grid, 4),
+                            "block_means": round(ev.second_grid_dc, 2), "decisive": bool(shifted)},
             "light_first_pass": {"evidence": round(ev.light_first, 4), "decisive": bool(lighter),
                                  "first_quality": ev.light_first_quality if lighter else None},
             "lattice": {"evidence": round(ev.lattice, 2), "decisive": ev.lattice >= LATTICE_DECISIVE},

@@ -421,6 +421,62 @@ def _lattice_gains(counts: np.ndarray, outline: np.ndarray, shares: dict) -> dic
     return gains
 
 
+GRID_DC_STEPS = np.arange(4, 41, dtype=np.float32)   # first DC steps looked for on another grid
+GRID_DC_SAMPLE = 600      # block means read on each grid (evenly taken)
+GRID_DC_LAST_STEP = 13    # the last DC step must be this fine (QF 60 or lighter): a heavier pass wipes the lattice out
+GRID_DC_DECISIVE = 6.0    # z-score from which, on the grid `features.second_grid` points to, it is double
+
+
+def other_grid_dc(image: np.ndarray, last: tuple[int, int], last_step: int,
+                  max_side: int = READ_SIDE) -> tuple[float, tuple[int, int], int]:
+    """A first compression's lattice in the block means of another grid: a JPEG cropped and
+    saved again.  The first pass left every block mean of its own grid on a multiple of its
+    DC step (16 at QF 50); a last pass on another grid moves them by what it rounds away
+    there, which at QF 60-85 still leaves the lattice standing (`second_grid`'s AC
+    periodicity needs QF 85 or lighter).  On the central area (up to max_side px and a block
+    more, from one image-wide integral), for each of the 49 grids that differ from the `last`
+    one in both directions (those sharing its rows or columns see its own lattice) and each
+    step of GRID_DC_STEPS: how far the phases 2 pi DC / step of GRID_DC_SAMPLE block means
+    lock (as in `last_dc_step`), as a z-score against the 49 grids at that step (median, and
+    1.4826 median absolute deviations + 0.01).  Steps of which the last DC step is 1, 2, 4 or
+    8 times are left out: a flat area's means on a shifted grid average 2 or 4 of its blocks,
+    whose lattice is the last step's halves and quarters.  `last_step`: the last DC step
+    (`last_dc_step`); nothing is read unless it is 1 to GRID_DC_LAST_STEP (a heavier last pass
+    moves the means by more than the lattice holds).  Returns (the largest z-score, its grid,
+    its step); (0, last, 0) when nothing was read.  Alone it does not tell singles well
+    enough (ad hoc on training crops: recropped doubles' medians 5.5-9, singles up to 12), so
+    `Detector` takes it only where `features.second_grid` names the same grid;
+    `ai-research/other_grid_thresholds.py` measures it so (GRID_DC_DECISIVE)."""
+    if not 0 < last_step <= GRID_DC_LAST_STEP:
+        return 0.0, last, 0
+    h, w = image.shape[:2]
+    y0, x0 = ((h - min(h, max_side + 8)) // 16) * 8, ((w - min(w, max_side + 8)) // 16) * 8
+    area = image[y0:y0 + max_side + 8, x0:x0 + max_side + 8]
+    ch, cw = area.shape[:2]
+    if ch < 24 or cw < 24:
+        return 0.0, last, 0
+    y = luma(area) if area.ndim == 3 else area.astype(np.float32)
+    total = np.zeros((ch + 1, cw + 1))
+    total[1:, 1:] = y.cumsum(axis=0, dtype=np.float64).cumsum(axis=1)
+
+    def means(dx: int, dy: int) -> np.ndarray:
+        ys, xs = np.arange(dy, ch - 7, 8)[:, None], np.arange(dx, cw - 7, 8)[None, :]
+        sums = total[ys + 8, xs + 8] - total[ys, xs + 8] - total[ys + 8, xs] + total[ys, xs]
+        dc = (sums / 8 - 1024).ravel().astype(np.float32)
+        return dc[::max(1, len(dc) // GRID_DC_SAMPLE)]
+
+    grids = [(dx, dy) for dy in range(8) for dx in range(8) if dx != last[0] and dy != last[1]]
+    lock = np.empty((len(grids), len(GRID_DC_STEPS)))
+    for i, grid in enumerate(grids):
+        phase = (2 * np.pi / GRID_DC_STEPS)[:, None] * means(*grid)
+        lock[i] = np.hypot(np.cos(phase).mean(axis=1), np.sin(phase).mean(axis=1))
+    middle = np.median(lock, axis=0)
+    z = (lock - middle) / (1.4826 * np.median(np.abs(lock - middle), axis=0) + 0.01)
+    z[:, np.isin(GRID_DC_STEPS * np.array([[1], [2], [4], [8]]), last_step).any(axis=0)] = 0.0
+    i, j = np.unravel_index(int(np.argmax(z)), z.shape)
+    return float(z[i, j]), grids[i], int(GRID_DC_STEPS[j])
+
+
 def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
                      count: int = DQ_FREQUENCIES,
                      dc: np.ndarray | None = None) -> tuple[float, int | None]:

@@ -76,7 +76,8 @@ def check_result(r: dict, h: int, w: int):
         assert (b["x"] - r["grid"]["dx"]) % 8 == 0 and (b["y"] - r["grid"]["dy"]) % 8 == 0
     dq, second = r["double_quantization"], r["second_grid"]
     assert set(dq) == {"evidence", "decisive", "first_quality"} and dq["evidence"] >= 0
-    assert set(second) == {"dx", "dy", "evidence", "decisive"}
+    assert set(second) == {"dx", "dy", "evidence", "block_means", "decisive"}
+    assert second["block_means"] >= 0
     assert 0 <= second["dx"] <= 7 and 0 <= second["dy"] <= 7
     assert second["dx"] != r["grid"]["dx"] and second["dy"] != r["grid"]["dy"]
     light = r["light_first_pass"]
@@ -426,6 +427,23 @@ def test_a_jpeg_file_coarser_than_its_own_table_is_double():
     assert r["verdict"] == "single"
     assert r["file_table"] == {"coarser_steps": 0, "decisive": False, "first_quality": None}
     assert "first_estimate" not in r["quality"]
+
+
+def test_a_jpeg_cropped_and_resaved_at_qf_70_is_double_from_its_first_grids_block_means():
+    """QF 50, cropped 3 px left and 5 top, saved at 70: too heavy a last pass for the AC
+    periodicity alone (`second_grid_decisive` wants QF 85), but the first grid's block means
+    still sit on QF 50's DC step where the periodicity points too (`quality.other_grid_dc`):
+    double, the grid reported.  The picture saved once at 70 stays single."""
+    from skimage.data import coffee
+    det = Detector(Fixed([0.05, 0.9, 0.05]), "fixed")
+    r = det.detect(jpeg.compress_double(coffee(), 50, 70, (3, 5)))
+    second = r["second_grid"]
+    assert (second["dx"], second["dy"]) == (5, 3) and second["evidence"] < 0.06
+    assert second["block_means"] >= quality.GRID_DC_DECISIVE and second["decisive"]
+    assert r["verdict"] == "double"
+    r = det.detect(jpeg.compress(coffee(), 70))
+    assert r["verdict"] == "single" and not r["second_grid"]["decisive"]
+    assert r["second_grid"]["block_means"] < quality.GRID_DC_DECISIVE
 
 
 def test_second_grid_is_decisive_only_after_a_light_last_pass():

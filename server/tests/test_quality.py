@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dejpeg import jpeg, quality
+from dejpeg import data, jpeg, quality
 import images
 
 
@@ -316,6 +316,25 @@ def test_light_first_pass_reads_the_dc_too():
     assert evidence >= quality.LIGHT_DECISIVE and first == 50
     ac, dc = quality.grid_coefficients(jpeg.compress(astronaut(), 30), with_dc=True)
     assert quality.light_first_pass(ac, dc=dc)[0] < quality.LIGHT_DECISIVE / 4
+
+
+def test_other_grid_dc_finds_the_first_grid_of_a_jpeg_cropped_and_resaved():
+    """QF 50 (DC step 16), cropped 3 px left and 5 top, saved at 70 or 80: the block means of
+    the first grid, now at (5, 3), still sit on multiples of 16, and no other grid's do; the
+    same pictures saved once at 60-75 show no grid apart; after a last pass as heavy as QF 30
+    (DC step 27) nothing is read."""
+    from skimage.data import astronaut, chelsea, coffee
+    test = lambda img: quality.other_grid_dc(
+        img, (0, 0), quality.last_dc_step(quality.grid_coefficients(img, with_dc=True)[1]))
+    for pic in (astronaut(), coffee(), chelsea()):
+        for last in (70, 80):
+            z, grid, step = test(jpeg.compress_double(pic, 50, last, (3, 5)))
+            assert grid == (5, 3) == data.grid_after_crop((3, 5)) and step == 16
+            assert z >= quality.GRID_DC_DECISIVE
+        for q in (60, 70, 75):
+            assert test(jpeg.compress(pic, q))[0] < quality.GRID_DC_DECISIVE / 1.5
+        assert test(jpeg.compress(pic, 30)) == (0.0, (0, 0), 0)
+    assert quality.other_grid_dc(np.zeros((16, 16, 3), np.uint8), (0, 0), 10) == (0.0, (0, 0), 0)
 
 
 def test_outline_basis_and_longest_run():

@@ -556,6 +556,27 @@ def test_light_first_thresholds_scores_every_case_on_every_crop(corpus, tmp_path
     assert out.with_suffix(".md").read_text().count("\n| ") == len(cases) + 1   # header + rows
 
 
+def test_other_grid_thresholds_scores_the_served_statistic_on_every_crop(corpus, tmp_path, monkeypatch):
+    """other_grid_thresholds: `Evidence.second_grid_dc` as the shipped detector serves it, for
+    each case on each training crop, against quality.GRID_DC_DECISIVE; "read" counts the crops
+    where it is above 0."""
+    monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import eval_detector`
+    script = load_script("other_grid_thresholds", monkeypatch)
+    from dejpeg import quality
+    from dejpeg.detector import Detector
+    calls = record(monkeypatch, Detector, "blocks_and_evidence", lambda ev: ev.second_grid_dc)
+    out = tmp_path / "og"
+    script.main(["--corpus", str(corpus), "--crops", "2", "--side", "256", "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    rows, cases = result["rows"], script.cases()
+    assert [r["case"] for r in rows] == [c[0] for c in cases] and len(calls) == 2 * len(cases)
+    for r, (a, b) in zip(rows, zip(calls[::2], calls[1::2])):
+        assert r["crops"] == 2 and r["max"] == max(a, b) and r["read_pct"] == 50 * ((a > 0) + (b > 0))
+        assert r["decisive_pct"] == 50 * ((a >= quality.GRID_DC_DECISIVE) + (b >= quality.GRID_DC_DECISIVE))
+    assert result["summary"]["largest_single"] == max(r["max"] for r in rows if r["kind"] == "single")
+    assert out.with_suffix(".md").read_text().count("\n| ") == len(cases) + 1   # header + rows
+
+
 def test_lattice_thresholds_scores_every_case_aligned_and_cropped(corpus, tmp_path, monkeypatch):
     """lattice_thresholds: the lattice evidence of the best grid for each case on each
     training crop, aligned and cropped, and for the graphics; a case is decisive exactly on

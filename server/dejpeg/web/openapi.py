@@ -70,13 +70,19 @@ SCHEMAS = {
         "evidence": {**NUMBER, "description": "How much more periodic the low-frequency DCT "
                      "coefficients are on this grid than on the other grids apart from the "
                      "last one (~0.01-0.03 single, 0.04-0.46 cropped between compressions)."},
+        "block_means": {**NUMBER, "description": "How tightly the block means (DC) of this "
+                        "grid sit on the multiples of some DC step (4-40, QF 20-95), as a "
+                        "z-score against the other grids; 0 where the grid whose block means "
+                        "stand out most is another one, or the last compression was heavier "
+                        "than QF 60 (singles on training crops: under 6)."},
         "decisive": {**BOOLEAN, "description": "Evidence >= 0.06 after a last compression of "
-                     "quality >= 85 (steps read <= 4): a picture called compressed is called "
-                     "double (one called uncompressed stays so)."},
-    }, ["dx", "dy", "evidence", "decisive"],
+                     "quality >= 85 (steps read <= 4), or block_means >= 6: a picture called "
+                     "compressed is called double (one called uncompressed stays so)."},
+    }, ["dx", "dy", "evidence", "block_means", "decisive"],
         description="The strongest other 8x8 grid (differing from the last one in both "
-                    "directions): a first compression before a crop, visible through a light "
-                    "last compression only."),
+                    "directions): a first compression before a crop, visible in the DCT "
+                    "coefficients' periodicity through a light last compression, in the block "
+                    "means through one of QF 60 or lighter."),
     "LightFirstPass": _obj({
         "evidence": {**NUMBER, "description": "Deviance gain (a likelihood-ratio statistic) "
                      "of the alternation that a lighter first compression's finer steps leave "
