@@ -48,7 +48,10 @@ export interface RestoreResult {
   grid?: { dx: number; dy: number; evidence?: number; transposed?: boolean };
   double_quantization?: DoubleQuantization;
   /** The strongest other 8×8 grid: a first compression before a crop, when decisive. */
-  second_grid?: { dx: number; dy: number; evidence: number; block_means?: number; decisive: boolean };
+  second_grid?: {
+    dx: number; dy: number; evidence: number; block_means?: number; decisive: boolean;
+    first_quality?: number | null;
+  };
   /** The same grid's histograms alternating as a lighter first compression (a camera's JPEG
    * resaved) leaves them: decisive from a deviance of 40; then the IJG quality whose steps fit. */
   light_first_pass?: { evidence: number; decisive: boolean; first_quality?: number | null };

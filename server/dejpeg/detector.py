@@ -236,6 +236,7 @@ class Evidence:
     second_grid: float = 0.0             # `features.second_grid` evidence
     second_offset: tuple[int, int] = (0, 0)   # and that grid
     second_grid_dc: float = 0.0          # `quality.other_grid_dc`'s z-score where its grid is that one, else 0
+    second_grid_quality: int | None = None   # and the IJG quality of the DC step it found there
     steps: np.ndarray | None = None      # the steps read at the first AC frequencies (`last_steps`)
     light_first: float = 0.0             # `quality.light_first_pass` evidence
     light_first_quality: int | None = None   # and the first compression's quality it points to
@@ -348,12 +349,14 @@ class Detector:
         light, light_q = quality.light_first_pass(light_ac, light_steps, dc=light_dc)
         # a first grid's lattice in the block means counts where the AC coefficients' periodicity
         # points to the same grid (both are in the frame of `rgb` as read)
-        other_dc, other_grid, _ = quality.other_grid_dc(rgb, offset, quality.last_dc_step(light_dc))
-        second_dc = other_dc if other_grid == tuple(second_offset) else 0.0
+        other_dc, other_grid, other_step = quality.other_grid_dc(rgb, offset, quality.last_dc_step(light_dc))
+        agree = other_grid == tuple(second_offset)
+        second_dc = other_dc if agree else 0.0
+        second_q = quality.quality_of_dc_step(other_step) if agree else None
         block_probs = self.predict_blocks(feats)
         ev = Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
                       evidence, qf, quality.table_fit(ac, qf), dq, first, second,
-                      second_offset, second_dc, steps, light, light_q, lattice, read)
+                      second_offset, second_dc, second_q, steps, light, light_q, lattice, read)
         return ev.turned_back() if turned else ev
 
     @staticmethod
@@ -392,7 +395,8 @@ class Detector:
         `second_grid` (the AC periodicity's `evidence` and the first grid's `block_means`)
         and `light_first_pass` report the three tests; when the first is
         decisive `quality.first_estimate` is the first quality it names (else the file table's,
-        below, else the third test's).  `single_vs_double` says how far the final
+        below, else the IJG quality of the DC step in another grid's block means, else the
+        third test's).  `single_vs_double` says how far the final
         probabilities tell one compression from two (`single_vs_double`; null when the verdict
         is uncompressed).
 
@@ -418,6 +422,7 @@ class Detector:
         if self.calibration is not None:
             pixel_p = calibrate(pixel_p, ev.grid_evidence, ev.table_fit, self.calibration)
         decisive, shifted, lighter = first_compression_tests(ev)
+        block_means = ev.second_grid_dc >= quality.GRID_DC_DECISIVE   # part of `shifted`
         pixel_p = after_calibration(pixel_p, ev.lattice, ev.light_end_quality,
                                     decisive or shifted or lighter)
         image_p = pixel_p
@@ -445,6 +450,8 @@ class Detector:
             q["first_estimate"] = ev.first_quality
         elif q is not None and table is not None and table["first_quality"] is not None:
             q["first_estimate"] = table["first_quality"]
+        elif q is not None and block_means and ev.second_grid_quality is not None:
+            q["first_estimate"] = ev.second_grid_quality
         elif q is not None and lighter and ev.light_first_quality is not None:
             q["first_estimate"] = ev.light_first_quality
         blocks, offset = ev.blocks, ev.offset
@@ -464,7 +471,8 @@ class Detector:
                                     "first_quality": ev.first_quality if decisive else None},
             "second_grid": {"dx": ev.second_offset[0], "dy": ev.second_offset[1],
                             "evidence": round(ev.second_grid, 4),
-                            "block_means": round(ev.second_grid_dc, 2), "decisive": bool(shifted)},
+                            "block_means": round(ev.second_grid_dc, 2), "decisive": bool(shifted),
+                            "first_quality": ev.second_grid_quality if block_means else None},
             "light_first_pass": {"evidence": round(ev.light_first, 4), "decisive": bool(lighter),
                                  "first_quality": ev.light_first_quality if lighter else None},
             "lattice": {"evidence": round(ev.lattice, 2), "decisive": ev.lattice >= LATTICE_DECISIVE},

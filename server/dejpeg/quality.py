@@ -427,6 +427,13 @@ GRID_DC_LAST_STEP = 13    # the last DC step must be this fine (QF 60 or lighter
 GRID_DC_DECISIVE = 6.0    # z-score from which, on the grid `features.second_grid` points to, it is double
 
 
+def quality_of_dc_step(step: int) -> int | None:
+    """The IJG quality whose luma DC step is `step` (the middle one where several share it:
+    16 is QF 49-51's, so 50), None where none has it."""
+    qualities = np.flatnonzero(_TABLES[:, 0] == step) + 1
+    return int(qualities[len(qualities) // 2]) if len(qualities) else None
+
+
 def other_grid_dc(image: np.ndarray, last: tuple[int, int], last_step: int,
                   max_side: int = READ_SIDE) -> tuple[float, tuple[int, int], int]:
     """A first compression's lattice in the block means of another grid: a JPEG cropped and

@@ -76,8 +76,9 @@ def check_result(r: dict, h: int, w: int):
         assert (b["x"] - r["grid"]["dx"]) % 8 == 0 and (b["y"] - r["grid"]["dy"]) % 8 == 0
     dq, second = r["double_quantization"], r["second_grid"]
     assert set(dq) == {"evidence", "decisive", "first_quality"} and dq["evidence"] >= 0
-    assert set(second) == {"dx", "dy", "evidence", "block_means", "decisive"}
+    assert set(second) == {"dx", "dy", "evidence", "block_means", "decisive", "first_quality"}
     assert second["block_means"] >= 0
+    assert second["first_quality"] is None or (second["decisive"] and 1 <= second["first_quality"] <= 100)
     assert 0 <= second["dx"] <= 7 and 0 <= second["dy"] <= 7
     assert second["dx"] != r["grid"]["dx"] and second["dy"] != r["grid"]["dy"]
     light = r["light_first_pass"]
@@ -441,9 +442,12 @@ def test_a_jpeg_cropped_and_resaved_at_qf_70_is_double_from_its_first_grids_bloc
     assert (second["dx"], second["dy"]) == (5, 3) and second["evidence"] < 0.06
     assert second["block_means"] >= quality.GRID_DC_DECISIVE and second["decisive"]
     assert r["verdict"] == "double"
+    # the first grid's DC step, 16, is QF 49-51's: the first quality named
+    assert second["first_quality"] == 50 == r["quality"]["first_estimate"]
     r = det.detect(jpeg.compress(coffee(), 70))
     assert r["verdict"] == "single" and not r["second_grid"]["decisive"]
     assert r["second_grid"]["block_means"] < quality.GRID_DC_DECISIVE
+    assert r["second_grid"]["first_quality"] is None and "first_estimate" not in r["quality"]
 
 
 def test_second_grid_is_decisive_only_after_a_light_last_pass():

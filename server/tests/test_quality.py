@@ -337,6 +337,16 @@ def test_other_grid_dc_finds_the_first_grid_of_a_jpeg_cropped_and_resaved():
     assert quality.other_grid_dc(np.zeros((16, 16, 3), np.uint8), (0, 0), 10) == (0.0, (0, 0), 0)
 
 
+def test_quality_of_dc_step_names_the_ijg_quality():
+    """IJG's luma DC step is 16 at QF 49-51 (the middle: 50), 27 at QF 30 alone, 80 at QF 10;
+    no IJG quality has a DC step of 0."""
+    assert quality.quality_of_dc_step(16) == 50
+    assert quality.quality_of_dc_step(27) == 30 and quality.quality_of_dc_step(80) == 10
+    assert quality.quality_of_dc_step(0) is None
+    for q in (20, 30, 50, 75, 90):
+        assert quality.ijg_table(quality.quality_of_dc_step(int(quality.ijg_table(q)[0])))[0] == quality.ijg_table(q)[0]
+
+
 def test_outline_basis_and_longest_run():
     """The outline's B-splines with the constant span a smooth curve's log and nothing as
     rough as a lattice's alternation; the longest run of full bins is found."""

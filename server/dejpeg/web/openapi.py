@@ -78,7 +78,12 @@ SCHEMAS = {
         "decisive": {**BOOLEAN, "description": "Evidence >= 0.06 after a last compression of "
                      "quality >= 85 (steps read <= 4), or block_means >= 6: a picture called "
                      "compressed is called double (one called uncompressed stays so)."},
-    }, ["dx", "dy", "evidence", "block_means", "decisive"],
+        "first_quality": {**INTEGER, "nullable": True, "description":
+                          "When block_means is decisive: the IJG quality whose DC step the "
+                          "block means sit on (an estimate: cameras use tables of their own); "
+                          "also quality.first_estimate when the double-quantization test and "
+                          "the file's table name none."},
+    }, ["dx", "dy", "evidence", "block_means", "decisive", "first_quality"],
         description="The strongest other 8x8 grid (differing from the last one in both "
                     "directions): a first compression before a crop, visible in the DCT "
                     "coefficients' periodicity through a light last compression, in the block "
