@@ -442,7 +442,7 @@ def other_grid_dc(image: np.ndarray, last: tuple[int, int], last_step: int,
     DC step (16 at QF 50); a last pass on another grid moves them by what it rounds away
     there, which at QF 60-85 still leaves the lattice standing (`second_grid`'s AC
     periodicity needs QF 85 or lighter).  On the central area (up to max_side px and a block
-    more, from one image-wide integral), for each of the 49 grids that differ from the `last`
+    more a side; every grid's block sums from one integral image of it), for each of the 49 grids that differ from the `last`
     one in both directions (those sharing its rows or columns see its own lattice) and each
     step of GRID_DC_STEPS: how far the phases 2 pi DC / step of GRID_DC_SAMPLE block means
     lock (as in `last_dc_step`), as a z-score against the 49 grids at that step (median, and
