@@ -248,7 +248,7 @@ def main(argv=None):
         args.out = str(HERE / ("results/detector_eval_unseen_photographs" if args.unseen
                                else "results/detector_eval"))
 
-    entry = next(e for e in registry.read_catalog(args.models) if e["kind"] == "detector")
+    entry = registry.detector_entry(args.models)
     calibration = (entry.get("verdict_calibration") or {}).get("weights")
     det = registry.load_detector(args.models, entry)
     paths, photographs = pictures_to_score(args.corpus, args.unseen)

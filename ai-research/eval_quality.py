@@ -82,7 +82,7 @@ def main(argv=None):
                     help="results path without extension")
     args = ap.parse_args(argv)
 
-    entry = next(e for e in registry.read_catalog(args.models) if e["kind"] == "detector")
+    entry = registry.detector_entry(args.models)
     det = registry.load_detector(args.models, entry)
     pictures = data.load_images(Path(args.corpus) / args.split)
     if not pictures:

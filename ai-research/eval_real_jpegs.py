@@ -115,7 +115,7 @@ def main(argv=None):
         files = split_jpegs(Path(args.corpus), args.split)
     if not files:
         raise SystemExit("no JPEG files to score")
-    entry = next(e for e in registry.read_catalog(args.models) if e["kind"] == "detector")
+    entry = registry.detector_entry(args.models)
     det = registry.load_detector(args.models, entry)
 
     per_file, seconds = [], []

@@ -43,8 +43,7 @@ def cases():
 def main(argv=None):
     args = threshold_crops.parse(argv, __doc__, crops=24, seed=5, out="other_grid_thresholds")
     t0 = time.time()
-    entry = next(e for e in registry.read_catalog(registry.DEFAULT_DIR) if e["kind"] == "detector")
-    det = registry.load_detector(registry.DEFAULT_DIR, entry)
+    det = registry.load_detector(registry.DEFAULT_DIR, registry.detector_entry())
     n_pictures, crops = threshold_crops.training_crops(args)
     rows = []
     for name, kind, make in cases():

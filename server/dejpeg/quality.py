@@ -312,11 +312,18 @@ DC_SPIKE = 4.0          # a bin holding this many times its neighbours' mean is 
 DC_OUTLINE = 40         # at most this many B-splines (at least 4 bins apart) draw its outline
 
 
+def _lock(values: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """For each step, how tightly `values` sit on its multiples: the length of the mean unit
+    vector of their phases 2 pi value / step (1 all on them, about 0 spread evenly)."""
+    phase = (2 * np.pi / steps)[:, None] * values
+    return np.hypot(np.cos(phase).mean(axis=1), np.sin(phase).mean(axis=1))
+
+
 def last_dc_step(dc: np.ndarray) -> int:
     """The last compression's DC step, read from the DC coefficients (`grid_coefficients`):
     the step from 3 to 255 on whose multiples they sit most tightly, 0 when none does.  How
-    tightly: how far their phase 2 pi DC / q locks (the length of the mean of its unit vectors,
-    over up to 1,000 of them evenly taken), which must reach DC_STEP_LOCK: nearly 1 for the
+    tightly: how far their phase 2 pi DC / q locks (`_lock`, over up to 1,000 of them evenly
+    taken), which must reach DC_STEP_LOCK: nearly 1 for the
     last pass's step, about 0 for its multiples (whose multiples only some of the values are)
     and for any other step, less for its divisors, whose lattice the noise blurs more; the
     largest step within 3 % of the tightest (without noise, its divisors lock as well).  A
@@ -329,8 +336,7 @@ def last_dc_step(dc: np.ndarray) -> int:
         return 0
     sample = np.asarray(dc, np.float32)[::max(1, len(dc) // 1000)]
     steps = np.arange(3, 256, dtype=np.float32)
-    phase = (2 * np.pi / steps)[:, None] * sample
-    lock = np.hypot(np.cos(phase).mean(axis=1), np.sin(phase).mean(axis=1))
+    lock = _lock(sample, steps)
     if lock.max() < DC_STEP_LOCK:
         return 0
     return int(steps[np.flatnonzero(lock >= 0.97 * lock.max())[-1]])
@@ -445,7 +451,7 @@ def other_grid_dc(image: np.ndarray, last: tuple[int, int], last_step: int,
     more a side; every grid's block sums from one integral image of it), for each of the 49 grids that differ from the `last`
     one in both directions (those sharing its rows or columns see its own lattice) and each
     step of GRID_DC_STEPS: how far the phases 2 pi DC / step of GRID_DC_SAMPLE block means
-    lock (as in `last_dc_step`), as a z-score against the 49 grids at that step (median, and
+    lock (`_lock`), as a z-score against the 49 grids at that step (median, and
     1.4826 median absolute deviations + 0.01).  Steps of which the last DC step is 1, 2, 4 or
     8 times are left out: a flat area's means on a shifted grid average 2 or 4 of its blocks,
     whose lattice is the last step's halves and quarters.  `last_step`: the last DC step
@@ -474,10 +480,7 @@ def other_grid_dc(image: np.ndarray, last: tuple[int, int], last_step: int,
         return dc[::max(1, len(dc) // GRID_DC_SAMPLE)]
 
     grids = [(dx, dy) for dy in range(8) for dx in range(8) if dx != last[0] and dy != last[1]]
-    lock = np.empty((len(grids), len(GRID_DC_STEPS)))
-    for i, grid in enumerate(grids):
-        phase = (2 * np.pi / GRID_DC_STEPS)[:, None] * means(*grid)
-        lock[i] = np.hypot(np.cos(phase).mean(axis=1), np.sin(phase).mean(axis=1))
+    lock = np.stack([_lock(means(*grid), GRID_DC_STEPS) for grid in grids]).astype(np.float64)
     middle = np.median(lock, axis=0)
     z = (lock - middle) / (1.4826 * np.median(np.abs(lock - middle), axis=0) + 0.01)
     z[:, np.isin(GRID_DC_STEPS * np.array([[1], [2], [4], [8]]), last_step).any(axis=0)] = 0.0

@@ -34,6 +34,11 @@ def read_catalog(models_dir: str | Path = DEFAULT_DIR) -> list[dict]:
     return entries
 
 
+def detector_entry(models_dir: str | Path = DEFAULT_DIR) -> dict:
+    """The catalog's detector entry (the evaluation scripts report its file)."""
+    return next(e for e in read_catalog(models_dir) if e["kind"] == "detector")
+
+
 def load_detector(models_dir: str | Path, entry: dict, calibrated: bool = True) -> "Detector":
     """The detector of a catalog entry, with its image-level calibration unless told not."""
     from .detector import Detector
