@@ -333,15 +333,15 @@ class Detector:
                 offset = lattice_offset
         lattice = scan.lattice.at(offset)
         second, second_offset = features.second_grid(scan, offset)
-        ac, dc, steps, qf = self._last_quality(rgb, offset)
-        turned = not upright and quality.transposed(ac)
+        ac, dc, steps, qf, scores = self._last_quality(rgb, offset)
+        turned = not upright and quality.transposed(ac, scores)
         if turned:
             # the picture as it was compressed (a view: no copy); the grid search's figures
             # hold for it too, its offsets swapped (they count all frequencies alike, and the
             # second grid's periodicity reads (u, v) and (v, u) both)
             rgb = np.swapaxes(rgb, 0, 1)
             offset, second_offset = offset[::-1], second_offset[::-1]
-            ac, dc, steps, qf = self._last_quality(rgb, offset)
+            ac, dc, steps, qf, _ = self._last_quality(rgb, offset)
         feats, blocks, offset = features.image_features(rgb, offset)
         read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
         dq, first = quality.double_quantisation(ac, qf, steps)
@@ -362,13 +362,13 @@ class Detector:
     @staticmethod
     def _last_quality(rgb: np.ndarray, offset):
         """The AC and DC coefficients on the grid at `offset` (`quality.grid_coefficients`),
-        the steps read from the AC ones and the last quality they fit (all None when the grid
-        holds too little)."""
+        the steps read from the AC ones, the last quality they fit and the tables' scores that
+        read weighs (`quality.table_scores`; all None when the grid holds too little)."""
         ac, dc = quality.grid_coefficients(rgb, offset, with_dc=True)
         if ac is None:
-            return None, None, None, None
-        steps = quality.last_steps(ac)
-        return ac, dc, steps, quality.quality_from_coefficients(ac, steps)
+            return None, None, None, None, None
+        steps, scores = quality.last_steps(ac), quality.table_scores(ac)
+        return ac, dc, steps, quality.quality_from_coefficients(ac, steps, scores), scores
 
     @staticmethod
     def _light_first_reading(rgb: np.ndarray, offset, ac, dc, steps):

@@ -7,6 +7,8 @@ becomes floor((base * scale + 50) / 100) clamped to 1..255.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.special import ndtr
 
@@ -135,6 +137,29 @@ def _chance(q: np.ndarray) -> np.ndarray:
     return np.minimum(1.0, 2 * np.minimum(1.0, q / 4.0) / q)
 
 
+_CHANCE = _chance(_AC_STEPS)     # (100, 63): each IJG table's, by zig-zag frequency
+
+
+class TableScores(NamedTuple):
+    """The clearly non-zero AC coefficients of a picture as `_sampled` takes them, and how
+    often they sit on the multiples of each IJG table's steps (`_on_multiples`)."""
+    values: np.ndarray      # (m,) the coefficients
+    freq: np.ndarray        # (m,) their zig-zag frequencies
+    score: np.ndarray       # (100,) the share on multiples, by quality 1..100
+
+
+def table_scores(ac: np.ndarray | None) -> TableScores | None:
+    """`TableScores` of the AC coefficients (n, 63, zig-zag order), which the quality read
+    and the turn's check both weigh (`quality_from_coefficients`, `best_table_fit`); None
+    when fewer than 50 are clearly non-zero."""
+    sampled = None if ac is None else _sampled(ac)
+    if sampled is None:
+        return None
+    values, freq = sampled
+    # the same coefficients are scored for every candidate, so scores compare
+    return TableScores(values, freq, _on_multiples(values, _AC_STEPS[:, freq]).mean(axis=1))
+
+
 def _sampled(ac: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The clearly non-zero AC coefficients (at most ~20000, evenly taken) and their zig-zag
     frequencies; None when fewer than 50 are clearly non-zero."""
@@ -162,19 +187,28 @@ def _poisson_fit(counts: np.ndarray, x: np.ndarray, iterations: int = 25,
     bin or two filled drives the other bins' means towards 0 and one towards the clip, and
     the Hessian is then of rank one or two to machine precision, where a plain solve fails
     (a 946 px training crop saved at QF 65 then 97 gave such a histogram, 13,621 zeros and
-    66 coefficients 11 steps out)."""
+    66 coefficients 11 steps out).
+
+    Newton starts from the least-squares fit of log(counts + 1/2), weighted by counts + 1/2
+    (the usual start of a log-linear fit): from a flat start a histogram whose zero bin holds
+    a hundred times its neighbours took 11-22 steps to converge, from this one a few."""
     xs = np.asarray(x, np.float64)
     xs = xs if xs.ndim == 3 else xs[None]
-    beta = np.zeros((len(xs), xs.shape[2]))
-    beta[:, 0] = np.log(counts.mean() + 1e-9)
+    eye = np.eye(xs.shape[2])
+
+    def solve(xa: np.ndarray, weight: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+        hessian = np.einsum("bnp,bn,bnq->bpq", xa, weight, xa)
+        scale = np.abs(np.diagonal(hessian, axis1=1, axis2=2)).max(axis=1)
+        hessian += (1e-6 + 1e-12 * scale)[:, None, None] * eye
+        return np.linalg.solve(hessian, np.einsum("bnp,bn->bp", xa, rhs)[..., None])[..., 0]
+
+    shifted = np.broadcast_to(counts + 0.5, xs.shape[:2])
+    beta = solve(xs, shifted, shifted * np.log(shifted))
     active = np.arange(len(xs))
     for _ in range(iterations):
         xa = xs[active]
         mu = np.exp(np.clip(np.einsum("bnp,bp->bn", xa, beta[active]), -50, 50))
-        hessian = np.einsum("bnp,bn,bnq->bpq", xa, mu, xa)
-        scale = np.abs(np.diagonal(hessian, axis1=1, axis2=2)).max(axis=1)
-        hessian += (1e-6 + 1e-12 * scale)[:, None, None] * np.eye(xs.shape[2])
-        step = np.linalg.solve(hessian, np.einsum("bnp,bn->bp", xa, counts - mu)[..., None])[..., 0]
+        step = solve(xa, mu, counts - mu)
         beta[active] += step
         active = active[np.abs(step).max(axis=1) >= tolerance]
         if len(active) == 0:
@@ -210,8 +244,9 @@ def last_steps(ac: np.ndarray, count: int = DQ_FREQUENCIES, largest: int = 64) -
     coefficients are clearly non-zero."""
     steps = np.zeros(count)
     candidates = np.arange(1, largest + 1, dtype=np.float32)[:, None]
-    for f in range(count):
-        c = ac[:, f][np.abs(ac[:, f]) > CLEARLY_NON_ZERO]
+    columns = np.ascontiguousarray(ac[:, :count].T)     # a frequency's coefficients side by side
+    for f in range(min(count, len(columns))):
+        c = columns[f][np.abs(columns[f]) > CLEARLY_NON_ZERO]
         if len(c) < 50:
             continue
         c = c[::max(1, len(c) // 4000)]
@@ -287,21 +322,29 @@ LIGHT_MODULATION = (0.7, 2.5)   # the fitted modulation, in lattices (a first pa
 LIGHT_MIN_COUNT = 20        # the histogram is read out to the last |k| with this many a side
 LIGHT_SIDE = 2048           # the central area (px a side) whose blocks the test reads
 LIGHT_MAX_RATIO = 2 / 3     # first steps tried up to this share of the last one
+LIGHT_NO_GAIN = 1e-6        # gains up to this are the fits' rounding: no first quality named
 
 
 def _log_likelihood(counts: np.ndarray, mu: np.ndarray) -> float:
     return float((counts * np.log(np.maximum(mu, 1e-300)) - mu).sum())
 
 
-def _lattice_share(q1: int, q2: int, low: int, high: int, noise: float = LIGHT_NOISE) -> np.ndarray:
+def _lattice_share(q1, q2: int, low: int, high: int, noise: float = LIGHT_NOISE) -> np.ndarray:
     """For the bins k = low..high of a last quantiser q2 (values in [(k - 1/2) q2, (k + 1/2)
     q2)), how many multiples of q1, each blurred by Gaussian noise of spread `noise`, fall
     in each bin, relative to the q2 / q1 of an even spread.  The lattice is symmetric about
-    0, so the count below any x is odd in x from `_lattice_count`'s count below |x|."""
+    0, so the count below any x is odd in x from `_lattice_count`'s count below |x|.  `q1`
+    one step (bins,), or a sequence of them (len(q1), bins)."""
+    steps = np.asarray(q1, np.float64)[..., None]
     edges = (np.arange(low, high + 2) - 0.5) * q2
-    below = np.sign(edges) * (_lattice_count(np.abs(edges), q1, noise)
-                              - _lattice_count(np.zeros(1), q1, noise))
-    return np.maximum(np.diff(below) * q1 / q2, 1e-3)
+    below = np.sign(edges) * (_lattice_count(np.abs(edges), steps, noise)
+                              - _lattice_count(np.zeros(1), steps, noise))
+    return np.maximum(np.diff(below, axis=-1) * steps / q2, 1e-3)
+
+
+def _log_shares(q1s: list[int], q2: int, low: int, high: int, noise: float = LIGHT_NOISE) -> dict:
+    """{q1: log `_lattice_share`} for each step of `q1s`, computed together."""
+    return dict(zip(q1s, np.log(_lattice_share(q1s, q2, low, high, noise)))) if q1s else {}
 
 
 DC_NOISE = 2.0          # spread (DCT units) of a decoded block's DC about its quantiser multiple
@@ -401,8 +444,8 @@ def dc_first_gains(dc: np.ndarray | None) -> dict[int, float]:
     right = np.concatenate([counts[1:], counts[-2:-1]])      # count their one neighbour twice)
     kept = counts <= DC_SPIKE * (left + right) / 2
     outline = _outline_basis(length, max(4, -(-length // DC_OUTLINE)))[kept]
-    shares = {q1: np.log(_lattice_share(q1, q2, low, low + length - 1, DC_NOISE))[kept]
-              for q1 in _first_steps(q2)}
+    shares = {q1: share[kept] for q1, share in
+              _log_shares(_first_steps(q2), q2, low, low + length - 1, DC_NOISE).items()}
     return _lattice_gains(counts[kept], outline, shares)
 
 
@@ -522,7 +565,7 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
     out-of-focus areas of a photograph fill the first bins only.  The first quality is the
     IJG quality whose steps at those frequencies gather the most of the gains (each frequency
     counts the gain of the step that quality has there, 0 where that step was not tried or
-    not kept; the middle of a tie), None when no gain was kept: an estimate, since cameras
+    not kept; the middle of a tie), None when no gain over LIGHT_NO_GAIN was kept: an estimate, since cameras
     use tables of their own.  With `dc`, the blocks' DC coefficients (`grid_coefficients(...,
     with_dc=True)`), the DC counts as one frequency more (`dc_first_gains`: its histogram
     follows the spread of block means, not a peak at 0, and keeps a first pass's lattice
@@ -535,29 +578,30 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
         return 0.0, None
     seen = last_steps(ac, count) if seen is None else seen
     total, by_quality = 0.0, np.zeros(len(_AC_STEPS))
-    for f in range(min(count, len(seen))):
+    columns = np.ascontiguousarray(ac[:, :min(count, len(seen))].T)
+    for f, column in enumerate(columns):
         q2 = int(seen[f])
         if q2 < 3:
             continue
-        k = np.round(ac[:, f] / q2).astype(np.int64)
-        per_side = np.bincount(np.abs(k), minlength=13)[:13] / 2
+        # the histogram of round(c / q2) over -13..13, the ends holding all beyond
+        signed = np.bincount((np.clip(np.round(column / q2), -13, 13) + 13).astype(np.intp), minlength=27)
+        per_side = (signed[13:26] + signed[13::-1][:13]) / 2
+        per_side[0] = signed[13] / 2
         busy = np.flatnonzero(per_side >= LIGHT_MIN_COUNT)
         top = int(min(12, busy.max() if len(busy) else 0))
         if top < 4:
             continue
-        k = k[np.abs(k) <= top]
-        counts = np.bincount(k + top, minlength=2 * top + 1).astype(np.float64)
+        counts = signed[13 - top:14 + top].astype(np.float64)
         u = np.arange(-top, top + 1) / top
         smooth = np.stack([np.ones_like(u), u, np.abs(u), u ** 2, np.abs(u) ** 3,
                            (u == 0).astype(np.float64)], axis=1)
-        gains = _lattice_gains(counts, smooth, {q1: np.log(_lattice_share(q1, q2, -top, top))
-                                                for q1 in _first_steps(q2)})
+        gains = _lattice_gains(counts, smooth, _log_shares(_first_steps(q2), q2, -top, top))
         total += max(gains.values(), default=0.0)
         by_quality += [gains.get(int(step), 0.0) for step in _AC_STEPS[:, f]]
     gains = dc_first_gains(dc)
     total += max(gains.values(), default=0.0)
     by_quality += [gains.get(int(step), 0.0) for step in _TABLES[:, 0]]
-    if by_quality.max() <= 0:
+    if by_quality.max() <= LIGHT_NO_GAIN:
         return total, None
     tied = np.flatnonzero(by_quality >= by_quality.max() * (1 - 1e-9))
     return total, int(tied[len(tied) // 2]) + 1
@@ -613,7 +657,8 @@ LIGHTER_LAST_FIT = 0.9      # share of them a lighter table must fit where it ca
 LIGHTER_LAST_MIN = 250      # large coefficients it is judged on
 
 
-def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None) -> int | None:
+def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None,
+                              scores: TableScores | None = None) -> int | None:
     """The quality whose table the AC coefficients (n, 63, zig-zag order) fit best.
 
     On the compression grid every coefficient sits near a multiple of its quantiser.  For each
@@ -629,16 +674,13 @@ def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None) ->
     `ai-research/eval_quality.py` measures the reading on random crops of the validation
     pictures (`results/quality_eval.md`).  Its thresholds were set on training crops (ad hoc:
     the last grids of the crops that `eval_quality.py --split train` draws with seeds 5, 6
-    and 7, 1,000-2,000 each).
+    and 7, 1,000-2,000 each).  `scores`: `table_scores(ac)` when the caller has it already.
     """
-    sampled = _sampled(ac)
-    if sampled is None:
+    scores = table_scores(ac) if scores is None else scores
+    if scores is None:
         return None
-    values, freq = sampled
+    values, freq, score = scores
     seen = last_steps(ac) if seen is None else seen
-    # the same coefficients are scored for every candidate, so scores compare
-    q = _AC_STEPS[:, freq]                                    # (100, m)
-    score = _on_multiples(values, q).mean(axis=1)
     lowest = int(np.argmax(score >= 0.9 * score.max()))
     # neighbouring qualities share most quantisers: take the best fit just above the lowest
     best = lowest + int(np.argmax(score[lowest:lowest + 6]))
@@ -731,19 +773,17 @@ TURNED_MARGIN = 0.15     # table fit gained by transposing, from which a picture
 TURNED_MIN_READ = 500    # clearly non-zero AC coefficients needed to tell
 
 
-def best_table_fit(ac: np.ndarray) -> float | None:
+def best_table_fit(ac: np.ndarray, scores: TableScores | None = None) -> float | None:
     """`table_fit` of the AC coefficients at the quality whose table they fit best (None when
     fewer than 50 are clearly non-zero): the same at-most-20000 coefficients scored against
-    all 100 IJG tables at once."""
-    sampled = _sampled(ac)
-    if sampled is None:
+    all 100 IJG tables at once (`table_scores`, or `scores` when the caller has it)."""
+    scores = table_scores(ac) if scores is None else scores
+    if scores is None:
         return None
-    values, freq = sampled
-    q = _AC_STEPS[:, freq]                                    # (100, m)
-    return float((_on_multiples(values, q).mean(axis=1) - _chance(q).mean(axis=1)).max())
+    return float((scores.score - _CHANCE[:, scores.freq].mean(axis=1)).max())
 
 
-def turn_gain(ac: np.ndarray | None) -> float | None:
+def turn_gain(ac: np.ndarray | None, scores: TableScores | None = None) -> float | None:
     """How much better the picture whose AC coefficients these are (from `grid_coefficients`)
     fits an IJG table with its rows and columns swapped back: `best_table_fit` transposed
     minus as they are.  None when either has nothing to measure.
@@ -755,16 +795,16 @@ def turn_gain(ac: np.ndarray | None) -> float | None:
     (`results/turned_thresholds.md` of commit 21d8701: 6 of 1,932 upright crops with 1,000
     or more coefficients at or over the margin); fits compared at the quality read
     transposed favour the transposed picture (its read chose that table) and call most
-    upright pictures turned."""
+    upright pictures turned.  `scores`: `table_scores(ac)`, when the caller has it."""
     if ac is None:
         return None
-    turned, upright = best_table_fit(ac[:, _TRANSPOSE]), best_table_fit(ac)
+    turned, upright = best_table_fit(ac[:, _TRANSPOSE]), best_table_fit(ac, scores)
     if turned is None or upright is None:
         return None
     return turned - upright
 
 
-def transposed(ac: np.ndarray | None) -> bool:
+def transposed(ac: np.ndarray | None, scores: TableScores | None = None) -> bool:
     """Whether the rows and columns of the picture whose AC coefficients these are (from
     `grid_coefficients`) were swapped since its last compression: transposed back, they fit
     an IJG table better by TURNED_MARGIN of `table_fit` or more (`turn_gain`).  False when
@@ -778,10 +818,11 @@ def transposed(ac: np.ndarray | None) -> bool:
     80-95 % of the crops at last QF 10-90 (IJG tables, once or twice, recropped too; the
     double (30, 70): 60 %), fewer at the light end, where steps of 1-3 hardly differ ((u, v) and (v, u) share them: QF 97, 11 %),
     and hardly ever under camera-like tables.  `eval_detector.py` measures what the test
-    does to the verdicts (its "Turned pictures", `turned_cases`)."""
+    does to the verdicts (its "Turned pictures", `turned_cases`).  `scores`: `table_scores(ac)`,
+    when the caller has it."""
     if ac is None or np.count_nonzero(np.abs(ac) > CLEARLY_NON_ZERO) < TURNED_MIN_READ:
         return False
-    gain = turn_gain(ac)
+    gain = turn_gain(ac, scores)
     return gain is not None and gain >= TURNED_MARGIN
 
 

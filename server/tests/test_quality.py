@@ -194,6 +194,39 @@ def test_lattice_share_counts_the_first_steps_multiples_in_each_bin():
     # wide bins, far out: every multiple is counted (49 multiples of 3 in [-72.5, 72.5))
     np.testing.assert_allclose(quality._lattice_share(2, 28, -2, 2), np.ones(5), atol=1e-6)
     assert quality._lattice_share(3, 29, -2, 2, noise=0.01).sum() * 29 / 3 == pytest.approx(49, abs=1e-6)
+    # several first steps at once: each row as that step alone gives it
+    many = quality._lattice_share([2, 3, 5], 7, -4, 4)
+    assert many.shape == (3, 9)
+    for row, q1 in zip(many, (2, 3, 5)):
+        np.testing.assert_array_equal(row, quality._lattice_share(q1, 7, -4, 4))
+
+
+def test_poisson_fit_starts_near_its_answer():
+    """A histogram whose zero bin holds a hundred times its neighbours, as the light-first test
+    reads them: from the weighted least-squares start Newton is done in a few steps (from a
+    flat start it took 11-22), and the answer is the same."""
+    u = np.arange(-8, 9) / 8
+    design = np.stack([np.ones_like(u), u, np.abs(u), u ** 2, np.abs(u) ** 3, (u == 0) * 1.0], axis=1)
+    counts = np.round(3000 * np.exp(-6 * np.abs(u))) + 200000 * (u == 0)
+    mu, beta = quality._poisson_fit(counts, design, 30, 1e-10)
+    early, beta5 = quality._poisson_fit(counts, design, 5, 1e-10)
+    np.testing.assert_allclose(beta5, beta, atol=1e-8)
+    assert abs(mu.sum() - counts.sum()) < 1e-6 * counts.sum()
+
+
+def test_the_quality_read_and_the_turns_check_share_their_table_scores():
+    """`table_scores` scores the clearly non-zero coefficients once against the 100 tables;
+    the quality read and the turn's check give the same with it as without it."""
+    from skimage.data import astronaut
+    for img in (jpeg.compress(astronaut(), 60), np.ascontiguousarray(np.rot90(jpeg.compress(astronaut(), 40)))):
+        ac = quality.grid_coefficients(img)
+        scores = quality.table_scores(ac)
+        assert scores.score.shape == (100,) and len(scores.values) == len(scores.freq) >= 50
+        assert quality.quality_from_coefficients(ac, None, scores) == quality.quality_from_coefficients(ac)
+        assert quality.turn_gain(ac, scores) == quality.turn_gain(ac)
+        assert quality.transposed(ac, scores) == quality.transposed(ac)
+    assert quality.table_scores(None) is None
+    assert quality.table_scores(np.zeros((100, 63), np.float32)) is None
 
 
 def test_light_first_pass_finds_a_cameras_jpeg_resaved():
