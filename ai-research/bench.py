@@ -136,7 +136,8 @@ def main(argv=None):
         r = rows[-1]
         print(f"{r['megapixels']:5.2f} MP  detect {r['detect_s']:.3f} s "
               f"(uncompressed {r['detect_uncompressed_s']:.3f} s, turned {r['detect_turned_s']:.3f} s, "
-              + ", ".join(f"QF {q} {t:.3f} s" for q, t in r["detect_qf_s"].items()) + ")  restore {r['restore_s']:.2f} s "
+              + ", ".join(f"QF {q} {t:.3f} s" for q, t in r["detect_qf_s"].items())
+              + f")  restore {r['restore_s']:.2f} s "
               f"({r['restore_s'] / r['megapixels']:.2f} s/MP)  spp {r['spp_s']:.2f} s  "
               f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
     lines = ["# Benchmark", "",
