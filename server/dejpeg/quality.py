@@ -565,8 +565,8 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
     out-of-focus areas of a photograph fill the first bins only.  The first quality is the
     IJG quality whose steps at those frequencies gather the most of the gains (each frequency
     counts the gain of the step that quality has there, 0 where that step was not tried or
-    not kept; the middle of a tie), None when no gain over LIGHT_NO_GAIN was kept: an estimate, since cameras
-    use tables of their own.  With `dc`, the blocks' DC coefficients (`grid_coefficients(...,
+    not kept; the middle of a tie), None when no gain over LIGHT_NO_GAIN was kept: an
+    estimate, since cameras use tables of their own.  With `dc`, the blocks' DC coefficients (`grid_coefficients(...,
     with_dc=True)`), the DC counts as one frequency more (`dc_first_gains`: its histogram
     follows the spread of block means, not a peak at 0, and keeps a first pass's lattice
     where a heavy last pass leaves the AC frequencies a few bins: QF 50 then 30), each IJG
@@ -584,7 +584,8 @@ def light_first_pass(ac: np.ndarray | None, seen: np.ndarray | None = None,
         if q2 < 3:
             continue
         # the histogram of round(c / q2) over -13..13, the ends holding all beyond
-        signed = np.bincount((np.clip(np.round(column / q2), -13, 13) + 13).astype(np.intp), minlength=27)
+        k = np.clip(np.round(column / q2), -13, 13) + 13
+        signed = np.bincount(k.astype(np.intp), minlength=27)
         per_side = (signed[13:26] + signed[13::-1][:13]) / 2
         per_side[0] = signed[13] / 2
         busy = np.flatnonzero(per_side >= LIGHT_MIN_COUNT)
