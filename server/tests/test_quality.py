@@ -463,3 +463,33 @@ def test_a_lighter_last_pass_on_the_same_grid_reads_the_last_quality(seed):
     ac = quality.grid_coefficients(jpeg.compress_double(img, 18, 36))
     assert quality.quality_from_coefficients(ac) == 36
     assert quality.quality_from_coefficients(quality.grid_coefficients(jpeg.compress(img, 18))) == 18
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_lighter_last_table_that_fits_clearly_better_than_the_heavier_is_read(seed, monkeypatch):
+    # (80, 95): where QF 80's step is no multiple of 95's, the coefficients sit on 95's
+    # lattice (0.88 of them) far more than on 80's (0.57) -- under the 0.9 that the first
+    # rule asks, so the comparison of the two tables is what reads 95; a single QF 80's own
+    # table fits its coefficients there (0.99) far better than 95's (0.38) and stays 80
+    img = images.pattern(384, 512, seed=seed)
+    double = quality.grid_coefficients(jpeg.compress_double(img, 80, 95))
+    single = quality.grid_coefficients(jpeg.compress(img, 80))
+    assert quality.quality_from_coefficients(double) == 95
+    assert quality.quality_from_coefficients(single) == 80
+    monkeypatch.setattr(quality, "LIGHTER_LAST_MIN_FIT", 1.01)     # the first rule alone
+    assert quality.quality_from_coefficients(double) == 80
+
+
+def test_a_heavy_tables_staircase_is_not_read_as_a_lighter_last_table(monkeypatch):
+    # a steep smooth ramp beside a textured area, at QF 20: the decoder's staircase moves the
+    # ramp's first coefficients off QF 20's multiples and onto a lighter table's, which the
+    # comparison of `_lighter_last` would take; it is not made under QF 25
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:512, 0:512].astype(float)
+    ramp = 30 + (1.2 * x + rng.uniform(0.1, 0.5) * y) % 190
+    img = np.stack([ramp, ramp * 0.9 + 10, ramp * 0.8 + 30], -1)
+    img = np.where((x < 160)[..., None], images.pattern(512, 512, seed=1).astype(float), img)
+    ac = quality.grid_coefficients(jpeg.compress(np.clip(np.rint(img), 1, 254).astype(np.uint8), 20))
+    assert abs(quality.quality_from_coefficients(ac) - 20) <= 1
+    monkeypatch.setattr(quality, "LIGHTER_LAST_COMPARED_FROM", 0)
+    assert quality.quality_from_coefficients(ac) >= 30
