@@ -760,9 +760,10 @@ def _lighter_last(best: int, score: np.ndarray, large: np.ndarray, large_freq: n
     tolerance of 1 (a sky at QF 20: 2,594 coefficients of 28.5 where the step is 30), off
     the heavier table's multiples and onto a lighter one's.  On training crops (ad hoc,
     `ai-research/notes/c-tiny-log.md`: seeds 5 and 6, 40 crops of at most 768 px, seed 7, 60
-    of at most 1,024 px; singles at QF 10-99 and same-grid doubles) no single read changed,
-    and (30, 93), (60, 95) and (80, 95) were read right 2-50 % of the time with the first
-    rule alone and 60-72 % with both."""
+    of at most 1,024 px; singles at QF 10-99 and same-grid doubles) no single read right
+    before changed (one QF 90 read too heavy became right), and (30, 93), (60, 95) and
+    (80, 95) were read right 2-50 % of the time with the first rule alone and 60-72 % with
+    both."""
     lighter = np.arange(best + 6, 100)
     if len(lighter) == 0:
         return best
