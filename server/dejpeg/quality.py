@@ -771,11 +771,12 @@ def _lighter_last(best: int, score: np.ndarray, large: np.ndarray, large_freq: n
     apart = (_AC_STEPS[best] % _AC_STEPS[light] != 0)[large_freq]
     if apart.sum() < LIGHTER_LAST_MIN:
         return best
-    fit = _fit(large[apart], large_freq[apart], light)
-    if fit >= LIGHTER_LAST_FIT or (best + 1 >= LIGHTER_LAST_COMPARED_FROM and fit >= LIGHTER_LAST_MIN_FIT
-                                   and fit >= _fit(large[apart], large_freq[apart], best) + LIGHTER_LAST_MARGIN):
+    values, freq = large[apart], large_freq[apart]
+    fit = _fit(values, freq, light)
+    if fit >= LIGHTER_LAST_FIT:
         return light
-    return best
+    compared = best + 1 >= LIGHTER_LAST_COMPARED_FROM and fit >= LIGHTER_LAST_MIN_FIT
+    return light if compared and fit >= _fit(values, freq, best) + LIGHTER_LAST_MARGIN else best
 
 
 # Turned pictures.  A quarter turn after the last compression (a portrait photograph shown
