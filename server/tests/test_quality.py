@@ -493,3 +493,30 @@ def test_a_heavy_tables_staircase_is_not_read_as_a_lighter_last_table(monkeypatc
     assert abs(quality.quality_from_coefficients(ac) - 20) <= 1
     monkeypatch.setattr(quality, "LIGHTER_LAST_COMPARED_FROM", 0)
     assert quality.quality_from_coefficients(ac) >= 30
+
+
+@pytest.mark.parametrize("seed", [20, 33, 34])
+def test_a_heavy_compressions_staircase_does_not_read_as_a_light_table(seed, monkeypatch):
+    # a sky at QF 11: the decoder's staircase moves its few large coefficients 1.5-3 off
+    # QF 11's multiples, so a QF 98-99 table fitted them better and was read; within the
+    # staircase's spread they all sit on QF 11's
+    ac = quality.grid_coefficients(jpeg.compress(sky_with_patches(seed), 11))
+    assert quality.quality_from_coefficients(ac) == 11
+    monkeypatch.setattr(quality, "STAIRCASE_FIT", 1.01)       # without the check
+    assert quality.quality_from_coefficients(ac) >= 95
+
+
+def test_the_staircase_check_keeps_a_lighter_table_over_a_heavier_first_pass(monkeypatch):
+    # the same sky, as if the double-quantisation test found a first pass under the light
+    # table: that table came last, and the heavy multiples are the first pass's
+    ac = quality.grid_coefficients(jpeg.compress(sky_with_patches(20), 11))
+    monkeypatch.setattr(quality, "double_quantisation", lambda *a: (1.0, 11))
+    assert quality.quality_from_coefficients(ac) >= 95
+
+
+def test_staircase_fits_allow_the_spread_off_zero_only():
+    q = np.array([27.0, 27.0, 27.0, 27.0, 4.0, 4.0])
+    values = np.array([28.5, 30.0, 31.0, 2.0, 4.5, 6.0])
+    # 28.5 and 30 within 27/8 of 27; 31 is not; 2 is off 0 by more than 1; steps of 4 keep
+    # the tolerance of 1
+    assert list(quality._staircase_fits(values, q)) == [True, True, False, False, True, False]
