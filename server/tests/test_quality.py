@@ -520,3 +520,16 @@ def test_staircase_fits_allow_the_spread_off_zero_only():
     # 28.5 and 30 within 27/8 of 27; 31 is not; 2 is off 0 by more than 1; steps of 4 keep
     # the tolerance of 1
     assert list(quality._staircase_fits(values, q)) == [True, True, False, False, True, False]
+
+
+def test_the_staircase_check_looks_at_heavy_tables_only(monkeypatch):
+    # large coefficients on odd multiples of QF 83's steps of 3 and 5, which QF 92's steps
+    # of 2 do not fit: a light sky's few large coefficients under the decoder's noise look so
+    # to a light table; QF 83 is no heavy table whose staircase could explain them
+    rng = np.random.default_rng(0)
+    freq = rng.choice([2, 4, 5], 200)
+    large = (rng.choice([-5, -3, 3, 5], 200) * quality._AC_STEPS[82][freq]).astype(np.float32)
+    args = (np.zeros(100), large, freq, np.zeros((10, 63), np.float32), np.zeros(15))
+    assert quality._heavier_under_staircase(91, *args) == 91
+    monkeypatch.setattr(quality, "STAIRCASE_MAX_QUALITY", 100)
+    assert quality._heavier_under_staircase(91, *args) == 82
