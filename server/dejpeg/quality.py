@@ -116,10 +116,15 @@ def _off_multiples(values: np.ndarray, q: np.ndarray) -> np.ndarray:
     return off
 
 
+def _tolerance(q: np.ndarray) -> np.ndarray:
+    """How near a multiple of its quantiser q a value must lie to count as on it: min(1, q/4)."""
+    return np.minimum(1.0, q / 4.0)
+
+
 def _on_multiples(values: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Whether each value lies within min(1, q/4) of a multiple of its quantiser q (chance:
+    """Whether each value lies within `_tolerance` of a multiple of its quantiser q (chance:
     2 min(1, q/4) / q, at most one half)."""
-    return _off_multiples(values, q) < np.minimum(1.0, q / 4.0)
+    return _off_multiples(values, q) < _tolerance(q)
 
 
 def table_fit(ac: np.ndarray | None, quality: int | None) -> float:
@@ -139,7 +144,7 @@ def table_fit(ac: np.ndarray | None, quality: int | None) -> float:
 
 def _chance(q: np.ndarray) -> np.ndarray:
     """How often a value lands within `_on_multiples`' tolerance of a multiple of q by chance."""
-    return np.minimum(1.0, 2 * np.minimum(1.0, q / 4.0) / q)
+    return np.minimum(1.0, 2 * _tolerance(q) / q)
 
 
 _CHANCE = _chance(_AC_STEPS)     # (100, 63): each IJG table's, by zig-zag frequency
@@ -755,12 +760,12 @@ STAIRCASE_MAX_QUALITY = 50  # the heavier tables looked at: QF 50 and heavier (s
 
 def _staircase_fits(values: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Whether each value sits on a multiple of its quantiser q as a heavy compression's
-    decoded coefficients do: within min(1, q/4) of 0 (as `_on_multiples`), or, off 0, within
+    decoded coefficients do: within `_tolerance` of 0 (as `_on_multiples`), or, off 0, within
     q/8 (at least 1, at most STAIRCASE_TOLERANCE, never over q/4) of a non-zero multiple.
     Chance: about a quarter for steps of 8-28, less for larger ones."""
     off = _off_multiples(values, q)
     spread = np.minimum(q / 4.0, np.clip(q / 8.0, 1.0, STAIRCASE_TOLERANCE))
-    return (off < np.minimum(1.0, q / 4.0)) | ((off < spread) & (np.abs(values) >= q / 2))
+    return (off < _tolerance(q)) | ((off < spread) & (np.abs(values) >= q / 2))
 
 
 def _heavier_under_staircase(best: int, score: np.ndarray, large: np.ndarray,
@@ -797,7 +802,7 @@ def _heavier_under_staircase(best: int, score: np.ndarray, large: np.ndarray,
         return best
     heavier = min(best - 5, STAIRCASE_MAX_QUALITY)
     q = _AC_STEPS[:heavier, large_freq]
-    fits = _staircase_fits(np.broadcast_to(large, q.shape).copy(), q).mean(axis=1)
+    fits = _staircase_fits(large, q).mean(axis=1)      # (tables, coefficients) by broadcasting
     if fits.max() < STAIRCASE_FIT:
         return best
     if double_quantisation(ac, best + 1, seen)[0] >= STAIRCASE_KEEP_DQ:
