@@ -17,7 +17,7 @@ CLIENT_SOURCES := $(shell find client/src client/public client/index.html client
                     client/vite.config.ts client/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: run test serve setup python client chromium research-deps loadtest train-detector train-restorer train-restorer-general \
-        train-restorer-small eval-detector eval-detector-unseen eval-real-jpegs eval-quality turned-thresholds eval-restorer light-first-thresholds other-grid-thresholds lattice-thresholds corpus-check calibrate-detector calibrate-strength bench corpus clean-stamps
+        train-restorer-small eval-detector eval-detector-unseen eval-real-jpegs eval-quality staircase-check turned-thresholds eval-restorer light-first-thresholds other-grid-thresholds lattice-thresholds corpus-check calibrate-detector calibrate-strength bench corpus clean-stamps
 
 ## set-up --------------------------------------------------------------------------------------
 
@@ -100,6 +100,10 @@ eval-real-jpegs: python $(CORPUS)
 # the last quality read from pixels on random crops of 128-1024 px (validation split)
 eval-quality: python $(CORPUS)
 	$(PY) ai-research/eval_quality.py
+
+# what the quality read's staircase check changes: reads and automatic-strength restoration (training crops)
+staircase-check: python $(CORPUS)
+	$(PY) ai-research/staircase_check.py
 
 # where the quarter-turn test (quality.transposed) tells a turned picture (training crops)
 turned-thresholds: python $(CORPUS)

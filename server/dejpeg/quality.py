@@ -793,11 +793,12 @@ def _heavier_under_staircase(best: int, score: np.ndarray, large: np.ndarray,
     the lighter table then came last over a heavy first pass, whose multiples it moved by at
     most half its steps.  A heavy first pass that the test does not
     find is read as its quality (QF 14 then 89 reads 14): the picture shows that pass's
-    blocking, which the restorer's strength should answer.  On training crops of 128-1024 px
-    (ad hoc, `ai-research/notes/c-tiny-log.md`): of 2,744 singles at QF 10-40 read, 59 read
-    more than 10 QF off before and 21 after; of 1,518 same-grid doubles at a last QF of
-    50-95, 10 reads changed, 6 from within 9 QF of the last quality to the first's, 4 from
-    one wrong read to another; singles at QF 60-100 and camera-like tables read as before."""
+    blocking, which the restorer's strength should answer.  `make staircase-check` measures
+    it on training crops of 128-1024 px (`results/staircase_check.md`): of 2,744 singles at
+    QF 10-40 read, 59 were more than 10 QF off without it and 21 with it; of 1,424 same-grid
+    doubles at a last QF of 50-95, 13 reads changed, 8 from within 9 QF of the last quality
+    to the first's, 5 from one wrong read to another.  Singles at QF 60-100 and camera-like
+    tables read as before (ad hoc, `ai-research/notes/c-tiny-log.md`)."""
     if best < 6 or len(large) < 30 or _fit(large, large_freq, best) >= LIGHT_TABLE_MIN_FIT:
         return best
     heavier = min(best - 5, STAIRCASE_MAX_QUALITY)

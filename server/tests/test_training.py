@@ -631,6 +631,29 @@ def test_turned_thresholds_measures_every_history_upright_and_turned(corpus, tmp
     assert all(r["upright_over_margin"] == 0 and r["turned_found_pct"] == 100 for r in single30)
 
 
+def test_staircase_check_reads_each_crop_without_and_with_the_check(corpus, tmp_path, monkeypatch):
+    """staircase_check: the read without the check is the one with STAIRCASE_FIT out of
+    reach (restored afterwards), and the report counts every crop it drew."""
+    script = load_script("staircase_check", monkeypatch)
+    from dejpeg import jpeg, quality
+    img = jpeg.compress(pattern(256, 256, seed=3), 20)
+    fit = quality.STAIRCASE_FIT
+    monkeypatch.setattr(quality, "STAIRCASE_FIT", 1.01)
+    without = quality.quality_from_pixels(img)
+    monkeypatch.setattr(quality, "STAIRCASE_FIT", fit)
+    assert script.reads(img, (0, 0)) == (without, quality.quality_from_pixels(img))
+    assert quality.STAIRCASE_FIT == fit
+    out = tmp_path / "staircase"
+    script.main(["--corpus", str(corpus), "--singles", "3", "--doubles", "2", "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    assert result["singles_qf_10_40"]["with"]["read"] == 3      # textured crops all read
+    assert result["doubles_last_qf_50_95"]["with"]["read"] == 2
+    assert len(result["doubles_changed"]) <= 2
+    for r in result["restored"]:
+        assert r["read_without"] != r["read_with"] and 10 <= r["qf"] <= 40
+    assert out.with_suffix(".md").read_text().startswith("# The quality read's staircase check")
+
+
 def test_eval_quality_scores_the_served_read_against_the_last_quality(corpus, tmp_path, monkeypatch):
     """eval_quality: random histories as documented (doubles' two qualities 5 or more apart,
     only doubles recropped), each crop's truth its last quality, and the served detector's
