@@ -220,6 +220,7 @@ def _periodicity(coefs: np.ndarray) -> np.ndarray:
 
 LATTICE_MIN = 1.0          # |coefficient| from which the integer lattice is read (zeros say nothing)
 LATTICE_MIN_COUNT = 500    # coefficients a grid must have for a score
+WHOLE_LUMA_LATTICE = True  # read the lattice from the luma rounded to whole numbers: the decoder's Y
 
 
 @dataclass(frozen=True)
@@ -276,13 +277,12 @@ def _scan_window(image: np.ndarray, region: int) -> tuple[int, int, int, int] | 
     return x0, y0, side_x, side_y
 
 
-def _shifted_dcts(image: np.ndarray, window: tuple[int, int, int, int]):
-    """Yield (sy, sx, coefficients (ny, nx, 8, 8)): the luma 8x8 block DCTs of the window on
-    each of its 64 grids, the one through (x0 + sx, y0 + sy).  The 2-D DCT is separable: the
-    1-D DCT of the 8-pixel runs along x once per sx, then along y once per sy (4-5x faster
-    than a 2-D DCT of each of the 64 shifted crops)."""
-    x0, y0, side_x, side_y = window
-    area = luma(image[y0:y0 + side_y + 8, x0:x0 + side_x + 8]).astype(np.float64)
+def _shifted_dcts(area: np.ndarray, side_x: int, side_y: int):
+    """Yield (sy, sx, coefficients (ny, nx, 8, 8)): the 8x8 block DCTs of a window's luma
+    `area` (side_y + 8, side_x + 8) on each of its 64 grids, the one through (sx, sy).  The
+    2-D DCT is separable: the 1-D DCT of the 8-pixel runs along x once per sx, then along y
+    once per sy (4-5x faster than a 2-D DCT of each of the 64 shifted crops)."""
+    area = area.astype(np.float64)
     runs = np.lib.stride_tricks.sliding_window_view(area, 8, axis=1)
     for sx in range(8):
         rows = runs[:, sx:sx + side_x:8] @ _D.T                           # (side_y + 8, nx, 8 v)
@@ -304,14 +304,20 @@ def grid_scan(image: np.ndarray, region: int = 256) -> GridScan:
     window = _scan_window(image, region)
     if window is None:
         return GridScan(np.zeros((8, 8)), np.zeros((8, 8)), (0, 0), LatticeScan(np.zeros((8, 8)), (0, 0)))
-    ny, nx = window[3] // 8, window[2] // 8
+    x0, y0, side_x, side_y = window
+    area = luma(image[y0:y0 + side_y + 8, x0:x0 + side_x + 8])
+    ny, nx = side_y // 8, side_x // 8
     score, mean, count = np.empty((8, 8)), np.empty((8, 8)), np.empty((8, 8))
     low = np.empty((8, 8, ny * nx, len(PERIOD_FREQUENCIES)))
-    for sy, sx, coef in _shifted_dcts(image, window):
+    for sy, sx, coef in _shifted_dcts(area, side_x, side_y):
         near_zero = np.abs(coef) < 0.5
         score[sy, sx] = (near_zero.sum() - near_zero[..., 0, 0].sum()) / (ny * nx * 63)
         low[sy, sx] = coef.reshape(ny * nx, 64)[:, PERIOD_FREQUENCIES]
-        mean[sy, sx], count[sy, sx] = _whole_number_phase(coef)
+        if not WHOLE_LUMA_LATTICE:
+            mean[sy, sx], count[sy, sx] = _whole_number_phase(coef)
+    if WHOLE_LUMA_LATTICE:
+        for sy, sx, coef in _shifted_dcts(np.round(area), side_x, side_y):
+            mean[sy, sx], count[sy, sx] = _whole_number_phase(coef)
     per = _periodicity(low.transpose(0, 1, 3, 2).reshape(64 * len(PERIOD_FREQUENCIES), ny * nx))
     lattice = LatticeScan(np.zeros((8, 8)), window[:2])
     if count.min() >= LATTICE_MIN_COUNT:
@@ -336,10 +342,13 @@ def lattice_scan(image: np.ndarray, region: int = 256) -> LatticeScan:
     by `grid_scan`, in the same loop as the zeros: this is its `lattice`).
 
     A JPEG decoder multiplies whole-number quantised coefficients by whole-number steps, so on
-    the encoder's grid every coefficient of the decoded luma is a whole number plus the small
-    error of rounding the pixels (Y, then R, G, B: a spread of about 0.35 in DCT units).  That
-    holds at any quality, QF 100 (steps of 1, no zeros, no grid for `zero_share` to see)
-    included.  On any other grid, and on a never-compressed picture on every grid, the
+    the encoder's grid every coefficient of its Y plane is a whole number plus the small error
+    of rounding Y's pixels (a spread of 0.29 in DCT units).  That holds at any quality, QF 100
+    (steps of 1, no zeros, no grid for `zero_share` to see) included.  The decoder then adds to
+    Y what Cb and Cr give to each of R, G and B, rounded; the luma weights undo those additions
+    to within 0.5, so the luma of the decoded R, G, B rounded to whole numbers is that Y plane
+    wherever nothing was clipped (`WHOLE_LUMA_LATTICE`; unrounded, the colour conversion's
+    rounding widens the spread to about 0.35 and halves the lattice's mean cos below).  On any other grid, and on a never-compressed picture on every grid, the
     fractional parts are uniform.  So for each grid: the mean of cos(2 pi c) over the AC
     coefficients with |c| >= LATTICE_MIN (the bet of Luo, Huang and Qiu's "JPEG error
     analysis", 2010: a JPEG's rounding errors are not uniform; this reading of it is our own),

@@ -157,17 +157,50 @@ def test_a_qf100_jpeg_shows_its_grid_by_the_whole_number_lattice(shift):
     # the z-score of a grid is its mean cos against the others', read directly
     x0, y0 = scan.origin
     means = np.empty((8, 8))
-    area = features.luma(comp).astype(np.float64)
+    area = np.round(features.luma(comp)).astype(np.float64)     # the decoder's Y plane
     for sy in range(8):
         for sx in range(8):
             ac = features.block_dct(area[y0 + sy:y0 + sy + 256, x0 + sx:x0 + sx + 256])[..., 1:]
+            ac = ac.astype(np.float32)                 # as the scan reads them: many sit at 1 exactly
             ac = ac[np.abs(ac) >= features.LATTICE_MIN]
             means[sy, sx] = np.cos(2 * np.pi * ac).mean()
     sy, sx = (offset[1] - y0) % 8, (offset[0] - x0) % 8
-    n = (np.abs(features.block_dct(area[y0 + sy:y0 + sy + 256, x0 + sx:x0 + sx + 256])[..., 1:])
-         >= features.LATTICE_MIN).sum()
+    n = (np.abs(features.block_dct(area[y0 + sy:y0 + sy + 256, x0 + sx:x0 + sx + 256])[..., 1:]
+                .astype(np.float32)) >= features.LATTICE_MIN).sum()
     assert scan.z[sy, sx] == pytest.approx((means[sy, sx] - np.median(means)) / np.sqrt(0.5 / n), rel=5e-3)   # float32 cos
     assert z == pytest.approx(scan.z[sy, sx] - np.sort(scan.z.ravel())[-2])   # the margin over the next grid
+
+
+def test_the_luma_rounded_is_the_decoders_y_plane_and_shows_its_lattice_twice_as_clearly():
+    """A decoder turns whole-number Y, Cb, Cr into R, G, B by adding to Y what Cb and Cr give,
+    each rounded; the luma weights undo those additions to within 0.5, so the luma of the
+    decoded R, G, B rounded is the decoder's Y plane wherever nothing was clipped.  That plane
+    holds only the decoder's rounding of Y (a spread of 0.29 in DCT units), not the further
+    0.2 of rounding R, G and B: the lattice's mean cos, exp(-2 pi^2 sigma^2), about doubles,
+    and so does its evidence (`WHOLE_LUMA_LATTICE`)."""
+    import io
+    from PIL import Image
+    rng = np.random.default_rng(11)
+    base = np.cumsum(np.cumsum(rng.normal(0, 3, (256, 256, 3)), axis=0), axis=1) / 40
+    img = np.clip(base - base.min(axis=(0, 1)) + 30, 0, 225).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=99, subsampling=0)
+    rgb = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    ycc = Image.open(io.BytesIO(buf.getvalue()))
+    ycc.draft("YCbCr", ycc.size)                       # the decoder's planes, not converted
+    assert ycc.mode == "YCbCr"
+    y = np.asarray(ycc)[..., 0]
+    unclipped = ((rgb > 0) & (rgb < 255)).all(axis=2)
+    assert np.mean(np.round(features.luma(rgb))[unclipped] == y[unclipped]) > 0.99
+    assert np.mean(features.luma(rgb)[unclipped] == y[unclipped]) < 0.5
+    whole = features.lattice_scan(rgb).best()
+    try:
+        features.WHOLE_LUMA_LATTICE = False
+        decoded = features.lattice_scan(rgb).best()
+    finally:
+        features.WHOLE_LUMA_LATTICE = True
+    assert whole[0] == decoded[0] == (0, 0)
+    assert whole[1] > 1.6 * decoded[1]
 
 
 def test_the_lattice_scan_of_a_flat_or_tiny_picture_is_zero():

@@ -585,18 +585,24 @@ def test_lattice_thresholds_scores_every_case_aligned_and_cropped(corpus, tmp_pa
     monkeypatch.syspath_prepend(str(AI_RESEARCH))      # for its `import eval_detector`
     script = load_script("lattice_thresholds", monkeypatch)
     from dejpeg import detector, features
-    calls = record(monkeypatch, features, "lattice_scan", lambda scan: scan.best()[1])
+    both = record(monkeypatch, features, "lattice_scan",
+                  lambda scan: (features.WHOLE_LUMA_LATTICE, scan.best()[1]))
     out = tmp_path / "lat"
     script.main(["--corpus", str(corpus), "--crops", "2", "--side", "256", "--out", str(out)])
+    assert features.WHOLE_LUMA_LATTICE                 # the served reading, left as it was
     result = json.loads(out.with_suffix(".json").read_text())
     rows, cases = result["rows"], script.cases()
     assert len(rows) == 2 * (len(cases) + 1)          # each case aligned and cropped, the graphics too
     graphics = len(script.GRAPHICS)
-    assert len(calls) == 2 * (2 * len(cases) + graphics)
+    assert len(both) == 2 * 2 * (2 * len(cases) + graphics)    # each picture read both ways
+    calls = [v for whole, v in both if whole]
+    decoded = [v for whole, v in both if not whole]
+    assert [whole for whole, _ in both] == [True, False] * (len(both) // 2)
     for i, r in enumerate(rows[:-2]):
-        got = calls[2 * i:2 * i + 2]
-        assert r["pictures"] == 2 and r["max"] == max(got)
+        got, got_decoded = calls[2 * i:2 * i + 2], decoded[2 * i:2 * i + 2]
+        assert r["pictures"] == 2 and r["max"] == max(got) and r["decoded_max"] == max(got_decoded)
         assert r["decisive_pct"] == 50 * sum(v >= detector.LATTICE_DECISIVE for v in got)
+        assert r["decoded_decisive_pct"] == 50 * sum(v >= detector.LATTICE_DECISIVE for v in got_decoded)
     assert rows[-1]["pictures"] == graphics and rows[-1]["max"] == max(calls[-graphics:])
     assert result["summary"]["largest_uncompressed"] == max(r["max"] for r in rows if not r["compressed"])
     assert result["summary"]["threshold"] == detector.LATTICE_DECISIVE
