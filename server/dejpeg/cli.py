@@ -159,6 +159,7 @@ def cmd_restore(args, config: Config) -> int:
     from . import quality as quality_mod
     from .imageio import encode_png
     from .registry import default_restorer, read_catalog
+    from .restorer import Restorer
     catalog = read_catalog(config.models_dir)
     model = args.model or default_restorer(catalog)
     known = [e["name"] for e in catalog if e["kind"] == "restorer"]
@@ -181,7 +182,7 @@ def cmd_restore(args, config: Config) -> int:
                 found = models.detector.detect(image.rgb, jpeg_quality=image.jpeg_quality,
                                                jpeg_table=image.jpeg_table)
                 verdict, grid = found["verdict"], (found["grid"]["dx"], found["grid"]["dy"])
-                quality = (found["quality"] or {}).get("estimate")
+                quality = Restorer.damage_quality(found["quality"])
             restored = args.force or verdict != "uncompressed"
             pixels = image.rgb
             if restored:

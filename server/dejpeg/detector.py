@@ -343,6 +343,11 @@ class Detector:
             rgb = np.swapaxes(rgb, 0, 1)
             offset, second_offset = offset[::-1], second_offset[::-1]
             ac, dc, steps, qf, _ = self._last_quality(rgb, offset)
+        elif qf is not None:
+            # the table that gives the blocks back, as the decoder made them (`quality.
+            # exact_last_table`): not for a turned picture, whose blocks the decoder's
+            # inverse DCT made the other way round
+            qf = quality.exact_last_table(qf - 1, ac, dc) + 1
         feats, blocks, offset = features.image_features(rgb, offset)
         read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
         dq, first = quality.double_quantisation(ac, qf, steps)

@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from .features import GRID_MIN_EVIDENCE, ZIGZAG, dct_matrix, grid_search, luma
+from .idct import islow
 
 LUMA_BASE = np.array([
     16, 11, 10, 16, 24, 40, 51, 61,
@@ -656,10 +657,12 @@ def quality_from_pixels(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     coefficients on its grid (`quality_from_coefficients`), transposed when the picture was
     turned a quarter since (`transposed`).  None when the image is too small or too flat.
     Only meaningful for a compressed image."""
-    ac = grid_coefficients(image, offset, max_side)
+    ac, dc = grid_coefficients(image, offset, max_side, with_dc=True)
     if ac is None:
         return None
-    return quality_from_coefficients(ac[:, _TRANSPOSE] if transposed(ac) else ac)
+    if transposed(ac):      # the blocks' pixels are not the decoder's either way round
+        return quality_from_coefficients(ac[:, _TRANSPOSE])
+    return quality_from_coefficients(ac, dc=dc)
 
 
 LARGE_COEFFICIENT = 4.0     # |c| above which an AC coefficient is not the decoder's rounding around 0
@@ -672,7 +675,8 @@ LIGHTER_LAST_MIN = 250      # large coefficients it is judged on
 
 
 def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None,
-                              scores: TableScores | None = None) -> int | None:
+                              scores: TableScores | None = None,
+                              dc: np.ndarray | None = None) -> int | None:
     """The quality whose table the AC coefficients (n, 63, zig-zag order) fit best.
 
     On the compression grid every coefficient sits near a multiple of its quantiser.  For each
@@ -684,7 +688,10 @@ def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None,
     neighbouring tables.  None when fewer than 50 coefficients are clearly non-zero.  Then
     three checks: against the steps read frequency by frequency (`_checked_against_steps`),
     for a heavy table whose multiples the decoder's staircase moved (`_heavier_under_staircase`),
-    and for a lighter table that came last (`_lighter_last`).
+    and for a lighter table that came last (`_lighter_last`).  With the blocks' DC
+    coefficients (`dc`, from `grid_coefficients`), last, whether the table read gives the
+    picture's blocks back to the pixel, else the coarsest nearby or lighter one that does
+    (`exact_last_table`).
 
     `ai-research/eval_quality.py` measures the reading on random crops of the validation
     pictures (`results/quality_eval.md`).  Its thresholds were set on training crops (ad hoc:
@@ -702,7 +709,8 @@ def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None,
     large = np.abs(values) > LARGE_COEFFICIENT
     best = _checked_against_steps(best, score, seen, values[large], freq[large])
     best = _heavier_under_staircase(best, score, values[large], freq[large], ac, seen)
-    return _lighter_last(best, score, values[large], freq[large]) + 1
+    best = _lighter_last(best, score, values[large], freq[large])
+    return (best if dc is None else exact_last_table(best, ac, dc)) + 1
 
 
 def _fit(values: np.ndarray, freq: np.ndarray, quality_index: int) -> float:
@@ -795,10 +803,11 @@ def _heavier_under_staircase(best: int, score: np.ndarray, large: np.ndarray,
     find is read as its quality (QF 14 then 89 reads 14): the picture shows that pass's
     blocking, which the restorer's strength should answer.  `make staircase-check` measures
     it on training crops of 128-1024 px (`results/staircase_check.md`): of 2,744 singles at
-    QF 10-40 read, 59 were more than 10 QF off without it and 21 with it; of 1,424 same-grid
-    doubles at a last QF of 50-95, 13 reads changed, 8 from within 9 QF of the last quality
-    to the first's, 5 from one wrong read to another.  Singles at QF 60-100 and camera-like
-    tables read as before (ad hoc, `ai-research/notes/c-tiny-log.md`)."""
+    QF 10-40 read, 61 were more than 10 QF off without it and 22 with it; of 1,424 same-grid
+    doubles at a last QF of 50-95, 9 reads changed, mostly from near the last quality to the
+    first's (59 / 21 and 13 before `exact_last_table` joined the read, which the script
+    reads with it either way).  Singles at QF 60-100 and camera-like tables read as before
+    (ad hoc, `ai-research/notes/c-tiny-log.md`)."""
     if best < 6 or len(large) < 30 or _fit(large, large_freq, best) >= LIGHT_TABLE_MIN_FIT:
         return best
     heavier = min(best - 5, STAIRCASE_MAX_QUALITY)
@@ -849,6 +858,75 @@ def _lighter_last(best: int, score: np.ndarray, large: np.ndarray, large_freq: n
         return light
     compared = best + 1 >= LIGHTER_LAST_COMPARED_FROM and fit >= LIGHTER_LAST_MIN_FIT
     return light if compared and fit >= _fit(values, freq, best) + LIGHTER_LAST_MARGIN else best
+
+
+EXACT_SAMPLE = 2000     # blocks (evenly taken) the exact check decodes
+EXACT_SCREEN = 200      # of them, a first look at each other table
+EXACT_MIN = 0.9995      # share of the pixels a table must give back to be the last one
+EXACT_HEAVIER = 5       # tables this much heavier than the read are tried too
+EXACT_REFINE = 3        # rounds of moving the coefficients of blocks that do not come back
+EXACT_LIGHTEST = 92     # the lightest table taken: steps of 1 (QF 93 up) can give back nearly anything
+_BLOCK_PIXELS = np.kron(dct_matrix(8), dct_matrix(8))      # (64, 64): pixels -> coefficients
+_TABLES = np.stack([ijg_table(q) for q in range(1, 101)]).astype(np.float64)   # natural order
+
+
+def _gives_back(coefficients: np.ndarray, pixels: np.ndarray, index: int) -> float:
+    """The share of `pixels` (n, 64: the decoder's Y, level-shifted coefficients'
+    blocks rounded) that the IJG table of quality index + 1 gives back: each block's
+    `coefficients` (n, 64, natural order) quantised with it and decoded as a decoder does
+    (`idct.islow`).  Rounding recovers the quantised values only where the decoder's rounding
+    (about 0.3) stays under half a step, so the blocks that do not come back have their
+    coefficients moved by their residual's DCT and are quantised again, EXACT_REFINE times."""
+    table = _TABLES[index]
+    k = np.round(coefficients / table)
+    for _ in range(EXACT_REFINE + 1):
+        back = islow((k * table).reshape(-1, 8, 8)).reshape(-1, 64).astype(np.float64)
+        off = (back != pixels).any(axis=1)
+        if not off.any():
+            break
+        residual = (pixels[off] - back[off]) @ _BLOCK_PIXELS.T
+        k[off] = np.round((k[off] * table + residual) / table)
+    return float((back == pixels).mean())
+
+
+def exact_last_table(best: int, ac: np.ndarray, dc: np.ndarray) -> int:
+    """The table index `best`, or the table that gives the picture's blocks back.
+
+    The luma of a decoded picture's R, G, B, rounded, is the decoder's Y plane
+    (`features.WHOLE_LUMA_LATTICE`), and the decoder made it from whole-number quantised
+    coefficients with its own inverse DCT (`idct.islow`, bit for bit).  So the last table
+    gives every block back to the pixel: quantised with it and decoded, a block comes back
+    unchanged (the JPEG compatibility of Fridrich, Goljan and Du, 2001; this search is our
+    own).  A heavier table does not, nor, after a heavier first pass and a lighter last one,
+    the first pass's table, which the coefficients still fit best within the tolerances
+    (`_lighter_last` catches some: (30, 93)); a finer table that divides the last one, or
+    whose fine steps can reproduce it, does.  So when the table read gives back under
+    EXACT_MIN of the pixels of EXACT_SAMPLE blocks, the coarsest table from EXACT_HEAVIER
+    qualities heavier up to EXACT_LIGHTEST that gives back EXACT_MIN of them is taken (each
+    first tried on EXACT_SCREEN blocks, which must all come back); none, and the read
+    stands.  A read far too light stays so, or goes lighter still (a QF 10 crop of 235 px
+    read 20 became 50: QF 50 gave its blocks back, and QF 10 lies outside the tables tried;
+    looking from QF 1 with filters on the tables' DC steps and scores read a (27, 20) double
+    as 83, its true table filtered out: `ai-research/notes/c-tiny-log.md`).  Not lighter
+    than EXACT_LIGHTEST: tables with steps of 1 (QF 93 up) rarely give back their own
+    pictures (rounding cannot recover those steps' values under the decoder's rounding),
+    and their fine steps can give back a heavier table's (QF 97 gave back a QF 34 crop
+    exactly), which would read a picture that another decoder (another inverse DCT) made, or
+    one turned since, far too light.  A camera's own table gives back no IJG table's pixels
+    and its read stands.  Blocks with clipped pixels are left out by `grid_coefficients`."""
+    step = max(1, len(ac) // EXACT_SAMPLE)
+    coefficients = np.empty((len(ac[::step]), 64))
+    coefficients[:, 0] = dc[::step]
+    coefficients[:, ZIGZAG[1:]] = ac[::step]
+    pixels = np.clip(np.round(coefficients @ _BLOCK_PIXELS + 128), 0, 255)
+    if len(pixels) == 0 or _gives_back(coefficients, pixels, best) >= EXACT_MIN:
+        return best
+    screen = slice(0, len(pixels), max(1, len(pixels) // EXACT_SCREEN))
+    for index in range(max(0, best - EXACT_HEAVIER), EXACT_LIGHTEST):
+        if (index != best and _gives_back(coefficients[screen], pixels[screen], index) == 1.0
+                and _gives_back(coefficients, pixels, index) >= EXACT_MIN):
+            return int(index)
+    return best
 
 
 # Turned pictures.  A quarter turn after the last compression (a portrait photograph shown

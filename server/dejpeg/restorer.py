@@ -118,6 +118,17 @@ class Restorer:
                        strength=(strengths or {}).get(n), **kw)
                 for n, m in models.items()}
 
+    @staticmethod
+    def damage_quality(quality: dict | None) -> int | None:
+        """The quality whose damage the automatic strength answers, from /detect's
+        `quality`: the last compression's (`estimate`), or a heavier first one's where the
+        detector named it (`first_estimate`): its blocking stays under a lighter last pass,
+        which the last quality alone would restore too weakly."""
+        if not quality:
+            return None
+        first = quality.get("first_estimate")
+        return quality["estimate"] if first is None else min(quality["estimate"], first)
+
     def strength_for(self, quality: int | None) -> float:
         """Calibrated strength at a JPEG quality (linear between table entries, the end
         values beyond them); 1.0 when the quality is unknown or there is no table."""

@@ -369,6 +369,20 @@ def test_auto_strength_uses_the_detected_quality(strength_client):
     assert r.headers["X-Dejpeg-Strength"] == "0.60"
 
 
+@pytest.mark.parametrize("first, want", [(10, 1.0), (90, 0.4)])
+def test_auto_strength_answers_a_heavier_first_compression(strength_client, first, want):
+    """A double whose first compression was heavier than its last: the strength answers the
+    first's blocking (QF 10: 1.0), not the last quality's (QF 40: 0.4); a lighter first one
+    changes nothing."""
+    class Detected(StubDetector):
+        def detect(self, rgb, jpeg_quality=None, jpeg_table=None):
+            return {**super().detect(rgb),
+                    "quality": {"estimate": 40, "first_estimate": first, "source": "pixels"}}
+
+    r = post(strength_client(Detected("double")), "/restore", images.png(A), "a.png")
+    assert r.headers["X-Dejpeg-Strength"] == f"{want:.2f}"
+
+
 @pytest.mark.parametrize("value, want", [("0", 0.0), ("0.25", 0.25), ("1", 1.0), ("auto", 0.2)])
 def test_asked_strength(strength_client, value, want):
     data = images.jpeg(A, 50)

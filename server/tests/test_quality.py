@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dejpeg import data, jpeg, quality
+from dejpeg import data, features, jpeg, quality
 import images
 
 
@@ -533,3 +533,36 @@ def test_the_staircase_check_looks_at_heavy_tables_only(monkeypatch):
     assert quality._heavier_under_staircase(91, *args) == 91
     monkeypatch.setattr(quality, "STAIRCASE_MAX_QUALITY", 100)
     assert quality._heavier_under_staircase(91, *args) == 82
+
+
+@pytest.mark.parametrize("first, last", [(20, 57), (21, 46)])
+def test_the_decoders_pixels_name_a_lighter_last_table_after_a_heavier_first(first, last):
+    """A heavier first pass and a lighter last one on the same grid: the coefficients still
+    fit the first table best within the tolerances, and the read without the blocks' pixels
+    names (about) the first quality.  Only the last table gives every block back to the
+    pixel through the decoder's inverse DCT (`quality.exact_last_table`), so with the DC
+    coefficients the read is the last quality; a single's read stands, its own table giving
+    its blocks back, a heavier table not."""
+    from images import pattern
+    img = pattern(384, 384, seed=0)
+    ac, dc = quality.grid_coefficients(jpeg.compress(jpeg.compress(img, first), last), (0, 0),
+                                       with_dc=True)
+    assert abs(quality.quality_from_coefficients(ac) - first) <= 3
+    assert quality.quality_from_coefficients(ac, dc=dc) == last
+    ac, dc = quality.grid_coefficients(jpeg.compress(img, last), (0, 0), with_dc=True)
+    assert quality.quality_from_coefficients(ac, dc=dc) == quality.quality_from_coefficients(ac) == last
+    coefficients = np.empty((len(ac), 64))
+    coefficients[:, 0], coefficients[:, features.ZIGZAG[1:]] = dc, ac
+    pixels = np.clip(np.round(coefficients @ quality._BLOCK_PIXELS + 128), 0, 255)
+    assert quality._gives_back(coefficients, pixels, last - 1) == 1.0
+    assert quality._gives_back(coefficients, pixels, last - 11) < 0.9
+
+
+def test_the_exact_check_takes_no_table_with_steps_of_1():
+    """Fine steps can give back a heavier table's blocks, so the check looks no lighter than
+    QF 92 (`EXACT_LIGHTEST`): a (50, 97) double stays read as its first pass."""
+    from images import pattern
+    img = pattern(384, 384, seed=0)
+    ac, dc = quality.grid_coefficients(jpeg.compress(jpeg.compress(img, 50), 97), (0, 0),
+                                       with_dc=True)
+    assert quality.quality_from_coefficients(ac, dc=dc) == quality.quality_from_coefficients(ac) == 50

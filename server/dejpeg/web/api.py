@@ -96,7 +96,7 @@ def restore():
                 quality = image.jpeg_quality or estimate
             else:           # what the detector reported (file tables or pixels)
                 grid = (body["grid"]["dx"], body["grid"]["dy"])
-                quality = (body.get("quality") or {}).get("estimate")
+                quality = restorer.damage_quality(body.get("quality"))
             strength = asked_strength if asked_strength is not None else restorer.strength_for(quality)
             pixels = restorer.restore(image.rgb, grid=grid, strength=strength)
             timings["restore_s"] = _seconds(t)

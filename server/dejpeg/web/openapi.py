@@ -284,7 +284,8 @@ def spec(models, config) -> dict:
                          "default": "auto",
                          "description": "'auto': the strength calibrated for the image's "
                                         "JPEG quality (GET /models, strength_by_quality), "
-                                        "the quality being the detector's estimate, or with "
+                                        "the quality being the detector's estimate (its "
+                                        "first_estimate when that is heavier), or with "
                                         "force=true the file's tables or the pixels' (1 when "
                                         "unknown); or a number from 0 (input unchanged) to 1 "
                                         "(the network's full output)."},
