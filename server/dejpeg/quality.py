@@ -867,7 +867,6 @@ EXACT_HEAVIER = 5       # tables this much heavier than the read are tried too
 EXACT_REFINE = 3        # rounds of moving the coefficients of blocks that do not come back
 EXACT_LIGHTEST = 92     # the lightest table taken: steps of 1 (QF 93 up) can give back nearly anything
 _BLOCK_PIXELS = np.kron(dct_matrix(8), dct_matrix(8))      # (64, 64): pixels -> coefficients
-_TABLES = np.stack([ijg_table(q) for q in range(1, 101)]).astype(np.float64)   # natural order
 
 
 def _gives_back(coefficients: np.ndarray, pixels: np.ndarray, index: int) -> float:
@@ -877,7 +876,7 @@ def _gives_back(coefficients: np.ndarray, pixels: np.ndarray, index: int) -> flo
     (`idct.islow`).  Rounding recovers the quantised values only where the decoder's rounding
     (about 0.3) stays under half a step, so the blocks that do not come back have their
     coefficients moved by their residual's DCT and are quantised again, EXACT_REFINE times."""
-    table = _TABLES[index]
+    table = _TABLES[index].astype(np.float64)        # natural order, as `coefficients`
     k = np.round(coefficients / table)
     for _ in range(EXACT_REFINE + 1):
         back = islow((k * table).reshape(-1, 8, 8)).reshape(-1, 64).astype(np.float64)
