@@ -98,9 +98,11 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     return ac, pixels.sum(axis=1) / 8 - 1024
 
 
-# (64, 63): a block's 64 pixels (row-major) to its AC DCT coefficients in zig-zag order, the
-# 2-D DCT of `features.block_dct` as one matrix, in float32 as the luma it multiplies
-_AC_TRANSFORM = np.kron(dct_matrix(8), dct_matrix(8))[ZIGZAG[1:]].T.astype(np.float32)
+# (64, 64): a block's 64 pixels (row-major) to its 64 DCT coefficients (natural order), the
+# 2-D DCT of `features.block_dct` as one matrix; and (64, 63) to its AC ones in zig-zag order,
+# in float32 as the luma it multiplies
+_BLOCK_PIXELS = np.kron(dct_matrix(8), dct_matrix(8))
+_AC_TRANSFORM = _BLOCK_PIXELS[ZIGZAG[1:]].T.astype(np.float32)
 
 
 CLEARLY_NON_ZERO = 1.5   # |c| above which an AC coefficient counts as clearly non-zero
@@ -866,7 +868,6 @@ EXACT_MIN = 0.9995      # share of the pixels a table must give back to be the l
 EXACT_HEAVIER = 5       # tables this much heavier than the read are tried too
 EXACT_REFINE = 3        # rounds of moving the coefficients of blocks that do not come back
 EXACT_LIGHTEST = 92     # the lightest table taken: steps of 1 (QF 93 up) can give back nearly anything
-_BLOCK_PIXELS = np.kron(dct_matrix(8), dct_matrix(8))      # (64, 64): pixels -> coefficients
 
 
 def _gives_back(coefficients: np.ndarray, pixels: np.ndarray, index: int) -> float:
@@ -888,6 +889,17 @@ def _gives_back(coefficients: np.ndarray, pixels: np.ndarray, index: int) -> flo
     return float((back == pixels).mean())
 
 
+def decoded_blocks(ac: np.ndarray, dc: np.ndarray, sample: int = EXACT_SAMPLE):
+    """(coefficients (m, 64, natural order), pixels (m, 64)) of at most `sample` blocks
+    evenly taken from `grid_coefficients`' AC (zig-zag) and DC ones: each block's whole
+    coefficients, and its pixels as the decoder left them (the luma rounded: its Y plane)."""
+    step = max(1, len(ac) // sample)
+    coefficients = np.empty((len(ac[::step]), 64))
+    coefficients[:, 0] = dc[::step]
+    coefficients[:, ZIGZAG[1:]] = ac[::step]
+    return coefficients, np.clip(np.round(coefficients @ _BLOCK_PIXELS + 128), 0, 255)
+
+
 def exact_last_table(best: int, ac: np.ndarray, dc: np.ndarray) -> int:
     """The table index `best`, or the table that gives the picture's blocks back.
 
@@ -903,21 +915,17 @@ def exact_last_table(best: int, ac: np.ndarray, dc: np.ndarray) -> int:
     EXACT_MIN of the pixels of EXACT_SAMPLE blocks, the coarsest table from EXACT_HEAVIER
     qualities heavier up to EXACT_LIGHTEST that gives back EXACT_MIN of them is taken (each
     first tried on EXACT_SCREEN blocks, which must all come back); none, and the read
-    stands.  A read far too light stays so, or goes lighter still (a QF 10 crop of 235 px
-    read 20 became 50: QF 50 gave its blocks back, and QF 10 lies outside the tables tried;
-    looking from QF 1 with filters on the tables' DC steps and scores read a (27, 20) double
-    as 83, its true table filtered out: `ai-research/notes/c-tiny-log.md`).  Not lighter
+    stands.  A read far too light stays so, or goes lighter still (a QF 10 crop read 20 can
+    become 50, QF 10 lying outside the tables tried; looking from QF 1 instead, with filters
+    to keep it fast, lost more than it mended: ad hoc, `ai-research/notes/c-tiny-log.md`;
+    `make eval-quality` and `make staircase-check` measure the check as served).  Not lighter
     than EXACT_LIGHTEST: tables with steps of 1 (QF 93 up) rarely give back their own
     pictures (rounding cannot recover those steps' values under the decoder's rounding),
-    and their fine steps can give back a heavier table's (QF 97 gave back a QF 34 crop
-    exactly), which would read a picture that another decoder (another inverse DCT) made, or
+    and their fine steps can give back a heavier table's blocks (ad hoc, in the log), which
+    would read a picture that another decoder (another inverse DCT) made, or
     one turned since, far too light.  A camera's own table gives back no IJG table's pixels
     and its read stands.  Blocks with clipped pixels are left out by `grid_coefficients`."""
-    step = max(1, len(ac) // EXACT_SAMPLE)
-    coefficients = np.empty((len(ac[::step]), 64))
-    coefficients[:, 0] = dc[::step]
-    coefficients[:, ZIGZAG[1:]] = ac[::step]
-    pixels = np.clip(np.round(coefficients @ _BLOCK_PIXELS + 128), 0, 255)
+    coefficients, pixels = decoded_blocks(ac, dc)
     if len(pixels) == 0 or _gives_back(coefficients, pixels, best) >= EXACT_MIN:
         return best
     screen = slice(0, len(pixels), max(1, len(pixels) // EXACT_SCREEN))
