@@ -268,6 +268,7 @@ def main(argv=None):
     for case in all_cases:
         blocks_ok = blocks_n = img_ok = cnn_ok = mode_ok = bin_ok = cnn_bin_ok = bin_blocks_ok = 0
         q_err, decisive, shifted, light, lattice, first_err, differs = [], 0, 0, 0, 0, [], []
+        exact = 0             # the pixels' last table check (`last_table` in /detect) decisive
         called, decided, decided_ok, undecided_ok = 0, 0, 0, 0   # compressed verdicts: decided?
         claims_ok = 0           # what the answer states: undecided says "compressed, once or twice"
         photo_ok = 0
@@ -294,6 +295,7 @@ def main(argv=None):
             shifted += r["second_grid"]["decisive"]
             light += r["light_first_pass"]["decisive"]
             lattice += r["lattice"]["decisive"]
+            exact += bool(r["last_table"] and r["last_table"]["decisive"])
             sd, right = r["single_vs_double"], verdict == case.label
             if sd is not None:                  # called compressed
                 called += 1
@@ -327,6 +329,7 @@ def main(argv=None):
                      "second_grid_decisive_pct": 100 * shifted / n,
                      "light_first_decisive_pct": 100 * light / n,
                      "lattice_decisive_pct": 100 * lattice / n,
+                     "last_table_decisive_pct": 100 * exact / n,
                      "compressed_calls": called, "decided": decided, "decided_right": decided_ok,
                      "undecided_right": undecided_ok,
                      "decided_pct": 100 * decided / n,
@@ -342,7 +345,7 @@ def main(argv=None):
               f"binary {r['binary_image_acc']:5.1f} (CNN {r['binary_image_acc_cnn']:5.1f})  "
               f"QF MAE {r['qf_mae'] if r['qf_mae'] is None else round(r['qf_mae'], 1)}  "
               f"DQ decisive {r['dq_decisive_pct']:5.1f}  2nd grid {r['second_grid_decisive_pct']:5.1f}  "
-              f"light first {r['light_first_decisive_pct']:5.1f}",
+              f"light first {r['light_first_decisive_pct']:5.1f}  last table {r['last_table_decisive_pct']:5.1f}",
               flush=True)
 
     extra, rng = [], np.random.default_rng(0)
@@ -432,6 +435,10 @@ def main(argv=None):
                                                    [r for r in rows if r["case"].startswith("single")]),
         "light_first_decisive_on_doubles_pct": avg("light_first_decisive_pct",
                                                    [r for r in rows if r["case"].startswith("double")]),
+        "last_table_decisive_on_singles_pct": avg("last_table_decisive_pct",
+                                                  [r for r in rows if r["case"].startswith("single")]),
+        "last_table_decisive_on_doubles_pct": avg("last_table_decisive_pct",
+                                                  [r for r in rows if r["case"].startswith("double")]),
         "lattice_decisive_on_uncompressed_pct": avg("lattice_decisive_pct", unc),
         "lattice_decisive_on_compressed_pct": avg("lattice_decisive_pct", comp),
         "qf_mae_pixels": float(np.mean([r["qf_mae"] for r in rows if r["qf_mae"] is not None])),
@@ -470,7 +477,10 @@ def main(argv=None):
         "periodicity of another 8x8 grid (`features.second_grid`, after a light last pass) "
         "called it double; \"light first decisive\": the histograms' alternation that a lighter "
         "first pass leaves on the same grid (`quality.light_first_pass`, a camera's JPEG resaved) "
-        "called it double.  Any of the three makes a picture called compressed double.  "
+        "called it double; \"last table decisive\": the steps read sat on a coarser lattice "
+        "than the IJG table that gives the picture's blocks back to the pixel (`last_table` in "
+        "/detect: `quality.exact_last_table`, `detector.coarser_table_check`; a heavier first "
+        "pass on the same grid).  Any of the four makes a picture called compressed double.  "
         "\"lattice decisive\": the AC coefficients sat on whole numbers on the grid used "
         "(`features.lattice_scan`, from `detector.LATTICE_DECISIVE`); it makes a picture the "
         "pixels called uncompressed compressed.", "",
@@ -504,10 +514,10 @@ def main(argv=None):
         "| image acc, CNN mean % "
         "| image acc, seed's mode % | compressed-vs-not (image) % | same, CNN mean % "
         "| QF from pixels: MAE | exact % | DQ test decisive % | first QF: MAE | second grid decisive % "
-        "| light first decisive % | lattice decisive % "
+        "| light first decisive % | last table decisive % | lattice decisive % "
         "| single vs double decided % | right where decided % | stated claim right % "
         "| differs from its single twin: % of values (identical views) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda v, d=1: "" if v is None else f"{v:.{d}f}"
         lines.append(f"| {r['case']} | {r['blocks']} | {f(r['block_acc'])} | {f(r['seed_block_acc'])} | "
@@ -516,7 +526,8 @@ def main(argv=None):
                      f"{f(r['binary_image_acc'])} | {f(r['binary_image_acc_cnn'])} | "
                      f"{f(r['qf_mae'])} | {f(r['qf_exact_pct'], 0)} | {f(r['dq_decisive_pct'])} | "
                      f"{f(r['first_qf_mae'])} | {f(r['second_grid_decisive_pct'])} | "
-                     f"{f(r['light_first_decisive_pct'])} | {f(r['lattice_decisive_pct'])} | "
+                     f"{f(r['light_first_decisive_pct'])} | {f(r['last_table_decisive_pct'])} | "
+                     f"{f(r['lattice_decisive_pct'])} | "
                      f"{f(r['decided_pct'])} | {f(r['right_where_decided_pct'])} | "
                      f"{f(r['claims_right_pct'])} | "
                      + ("" if r["twin_differs_pct"] is None

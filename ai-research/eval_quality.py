@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,12 @@ def summarise(samples: list[dict]) -> dict:
     out = {"samples": len(samples), "read_pct": 100 * len(errors) / len(samples) if samples else None,
            "grid_right_pct": 100 * float(np.mean([s["grid_right"] for s in samples])) if samples else None,
            "called_compressed_pct": (100 * float(np.mean([s["verdict"] != "uncompressed" for s in samples]))
-                                     if samples else None)}
+                                     if samples else None),
+           "last_table_pct": 100 * float(np.mean([s["last_table"] for s in samples])) if samples else None,
+           "verdict_right_pct": 100 * float(np.mean([s["verdict"] == s["truth_class"] for s in samples]))
+                                if samples else None,
+           "before_check_right_pct": 100 * float(np.mean([s["unchecked_verdict"] == s["truth_class"]
+                                                          for s in samples])) if samples else None}
     if len(errors):
         out.update(mae=float(errors.mean()), exact_pct=100 * float(np.mean(errors == 0)),
                    within_2_pct=100 * float(np.mean(errors <= 2)),
@@ -92,11 +98,17 @@ def main(argv=None):
     for i in range(args.crops):
         crop = data.random_crop(pictures[i % len(pictures)], int(rng.integers(128, 1025)), rng)
         case = random_history(rng)
-        r = det.detect(case.apply(crop))
+        x = case.apply(crop)
+        ev = det.blocks_and_evidence(x)
+        r = det.detect(x, evidence=ev)
+        # the same evidence without the last table check (`last_table` in /detect)
+        unchecked = det.detect(x, evidence=replace(ev, exact_table=False))["verdict"]
         samples.append({"case": case.name, "kind": kind_of(case), "side": int(max(crop.shape[:2])),
                         "truth": last_quality(case),
                         "grid_right": (r["grid"]["dx"], r["grid"]["dy"]) == data.grid_after_crop(case.shift),
-                        "verdict": r["verdict"],
+                        "verdict": r["verdict"], "truth_class": case.kind,
+                        "last_table": bool(r["last_table"] and r["last_table"]["decisive"]),
+                        "unchecked_verdict": unchecked,
                         "read": r["quality"]["estimate"] if r["quality"] else None})
     seconds = time.time() - t0
 
@@ -122,21 +134,31 @@ def main(argv=None):
         def f(key, digits=1):
             return "" if r.get(key) is None else f"{r[key]:.{digits}f}"
         return " | ".join([str(r["samples"]), f("called_compressed_pct"), f("grid_right_pct"), f("read_pct"), f("mae", 2), f("exact_pct"),
-                           f("within_2_pct"), f("over_10_off_pct")])
+                           f("within_2_pct"), f("over_10_off_pct"), f("last_table_pct"),
+                           f("verdict_right_pct"), f("before_check_right_pct")])
     lines = [f"# Quality read from pixels ({args.split} split, random crops)", "",
              f"Model `{entry['file']}`; {args.crops} random crops of 128-1024 px a side of the "
              f"{len(pictures)} pictures of the `{args.split}` split (seed {args.seed}), each under a "
              "random history (`eval_quality.py`'s docstring), through `Detector.detect` as a PNG "
-             f"upload; {seconds:.0f} s.  Errors in QF, of the crops whose quality was read.", "",
-             "| history | last QF | crops | called compressed % | last grid found % | read % | MAE | exact % | within 2 % | over 10 off % |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"upload; {seconds:.0f} s.  Errors in QF, of the crops whose quality was read.  "
+             "\"last table double %\": the crops whose steps read sat on a coarser lattice than "
+             "the IJG table that gives their blocks back (`last_table` in /detect, decisive: a "
+             "heavier first pass on the same grid), which makes a compressed call double; "
+             "\"verdict right %\": the served verdict (uncompressed, single or double) against "
+             "the history, and the same without the last table check (the same evidence, "
+             "`exact_table` off).", "",
+             "| history | last QF | crops | called compressed % | last grid found % | read % | MAE | exact % | within 2 % | over 10 off % | last table double % | verdict right % | without the check % |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['history']} | {r['last_qf']} | {cells(r)} |" for r in rows]
-    lines += ["", "| crops | n | called compressed % | last grid found % | read % | MAE | exact % | within 2 % | over 10 off % |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| crops | n | called compressed % | last grid found % | read % | MAE | exact % | within 2 % | over 10 off % | last table double % | verdict right % | without the check % |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {name} | {cells(s)} |" for name, s in overall.items()]
     lines += ["", "More than 10 QF off (case, crop side, read):", ""]
     lines += [f"- {s['case']}, {s['side']} px: read {s['read']}"
               + ("" if s["grid_right"] else " (on another grid)") for s in outliers] or ["- none"]
+    lines += ["", "Singles the last table check called double (case, crop side, read):", ""]
+    lines += [f"- {s['case']}, {s['side']} px: read {s['read']}" for s in samples
+              if s["kind"] == "single" and s["last_table"]] or ["- none"]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -100,6 +100,22 @@ describe('home page', () => {
     expect(screen.queryByText('Earlier grid')).toBeNull();
   });
 
+  it('names a first compression found against the table that gives the pixels back', async () => {
+    const result = {
+      ...DOUBLE_RESULT,
+      quality: { estimate: 60, source: 'pixels', first_estimate: 32 },
+      double_quantization: { evidence: 0.0, decisive: false, first_quality: null },
+      second_grid: { dx: 6, dy: 1, evidence: 0.01, decisive: false },
+      file_table: null,
+      last_table: { quality: 60, coarser_steps: 14, decisive: true, first_quality: 32 },
+    };
+    await showResult(result);
+    expect(screen.getByText('First compression')).toBeTruthy();
+    expect(screen.getByText('≈ 32')).toBeTruthy();
+    expect(screen.getByText(/exactly what the quality 60 table decodes/)).toBeTruthy();
+    expect(screen.queryByText(/than its own table/)).toBeNull();
+  });
+
   it.each([
     ['without a quality', undefined, 'Found'],
     ['with the quality its steps fit', 90, '≈ 90'],

@@ -66,6 +66,12 @@ export interface RestoreResult {
   /** A JPEG file only: how many frequencies sit on coarser steps than the file's own table
    * (an earlier, heavier compression), and that compression's quality when decisive. */
   file_table?: { coarser_steps: number; decisive: boolean; first_quality: number | null } | null;
+  last_table?: {
+    quality: number;
+    coarser_steps: number;
+    decisive: boolean;
+    first_quality: number | null;
+  } | null;
   restored: boolean;
   model?: string;
   /** Share of the network's output used (0 to 1); null when not restored. */

@@ -117,6 +117,18 @@ def first_compression_tests(ev: Evidence) -> tuple[bool, bool, bool]:
             ev.light_first >= quality.LIGHT_DECISIVE)
 
 
+def coarser_table_check(steps: np.ndarray, table) -> dict:
+    """The coefficients' steps read (`quality.last_steps`) against the last compression's own
+    luma table (64 steps, natural order): how many frequencies sit on a coarser lattice
+    (`quality.coarser_than_table`), whether that many make the picture double
+    (COARSER_DECISIVE: a heavier first pass on the same grid left them there) and the first
+    quality those steps name.  The table is a JPEG file's own (`file_table` in /detect) or,
+    for pixels, the IJG table that gives the picture's blocks back (`last_table`)."""
+    count, first = quality.coarser_than_table(steps, table)
+    decisive = count >= quality.COARSER_DECISIVE
+    return {"coarser_steps": count, "decisive": decisive, "first_quality": first if decisive else None}
+
+
 def double_compression_found(image_p: np.ndarray, found: bool) -> np.ndarray:
     """Image probabilities once the tests for a first compression (`first_compression_tests`)
     have spoken.  They tell single from double, not compressed from not: on a picture called
@@ -244,6 +256,7 @@ class Evidence:
     lattice: float = 0.0                 # `features.LatticeScan.at` the grid used
     read: int = 0                        # clearly non-zero AC coefficients the quality was read from
     transposed: bool = False             # turned a quarter since its last compression (`quality.transposed`)
+    exact_table: bool = False            # the IJG table of `quality` gives the blocks back (`quality.exact_last_table`)
 
     @property
     def light_end_quality(self) -> int | None:
@@ -343,11 +356,13 @@ class Detector:
             rgb = np.swapaxes(rgb, 0, 1)
             offset, second_offset = offset[::-1], second_offset[::-1]
             ac, dc, steps, qf, _ = self._last_quality(rgb, offset)
-        elif qf is not None:
+        exact = False
+        if qf is not None and not turned:
             # the table that gives the blocks back, as the decoder made them (`quality.
             # exact_last_table`): not for a turned picture, whose blocks the decoder's
             # inverse DCT made the other way round
-            qf = quality.exact_last_table(qf - 1, ac, dc) + 1
+            index, exact = quality.exact_last_table(qf - 1, ac, dc)
+            qf = index + 1
         feats, blocks, offset = features.image_features(rgb, offset)
         read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
         dq, first = quality.double_quantisation(ac, qf, steps)
@@ -362,7 +377,8 @@ class Detector:
         block_probs = self.predict_blocks(feats)
         ev = Evidence(self.image_probs(feats, block_probs), block_probs, blocks, offset,
                       evidence, qf, quality.table_fit(ac, qf), dq, first, second,
-                      second_offset, second_dc, second_q, steps, light, light_q, lattice, read)
+                      second_offset, second_dc, second_q, steps, light, light_q, lattice, read,
+                      exact_table=exact)
         return ev.turned_back() if turned else ev
 
     @staticmethod
@@ -396,13 +412,18 @@ class Detector:
         coefficients sit on a decoder's whole-number lattice is compressed (`lattice_found`,
         `lattice` in the answer: its evidence and whether decisive); at the light end where
         cameras save, no double without a test (`camera_end`); then the three tests for a first
-        compression (`first_compression_tests`, `double_compression_found`).  These are the
-        pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
+        compression (`first_compression_tests`, `double_compression_found`); then, unless the
+        upload is a JPEG file whose own table is checked below, the same check against the IJG
+        table that gives the picture's blocks back to the pixel, when one does
+        (`quality.exact_last_table`, `coarser_table_check`; `last_table` in the answer, null
+        otherwise: a single compression's steps read nothing coarser than its own table, so
+        coarser steps under the table the pixels prove show a heavier first pass).  These are
+        the pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
         `second_grid` (the AC periodicity's `evidence` and the first grid's `block_means`)
         and `light_first_pass` report the three tests; when the first is
         decisive `quality.first_estimate` is the first quality it names (else the file table's,
-        below, else the IJG quality of the DC step in another grid's block means, else the
-        third test's).  `single_vs_double` says how far the final
+        below, or the last table's, else the IJG quality of the DC step in another grid's block
+        means, else the third test's).  `single_vs_double` says how far the final
         probabilities tell one compression from two (`single_vs_double`; null when the verdict
         is uncompressed).
 
@@ -431,6 +452,11 @@ class Detector:
         block_means = ev.second_grid_dc >= quality.GRID_DC_DECISIVE   # part of `shifted`
         pixel_p = after_calibration(pixel_p, ev.lattice, ev.light_end_quality,
                                     decisive or shifted or lighter)
+        last_table = None
+        if jpeg_table is None and ev.exact_table and ev.steps is not None:
+            last_table = {"quality": ev.quality,
+                          **coarser_table_check(ev.steps, quality.ijg_table(ev.quality))}
+            pixel_p = double_compression_found(pixel_p, last_table["decisive"])
         image_p = pixel_p
         if jpeg_quality is not None:
             image_p = file_evidence(pixel_p)
@@ -440,11 +466,8 @@ class Detector:
                 image_p = camera_end(image_p, ev.light_end_quality, light_end)
         table = None
         if jpeg_table is not None and ev.steps is not None:
-            count, coarser_first = quality.coarser_than_table(ev.steps, jpeg_table)
-            coarser = count >= quality.COARSER_DECISIVE
-            table = {"coarser_steps": count, "decisive": coarser,
-                     "first_quality": coarser_first if coarser else None}
-            image_p = double_compression_found(image_p, coarser)
+            table = coarser_table_check(ev.steps, jpeg_table)
+            image_p = double_compression_found(image_p, table["decisive"])
         verdict = CLASSES[int(np.argmax(image_p))]
         if jpeg_quality is not None:
             q = {"estimate": int(jpeg_quality), "source": "quantization-table"}
@@ -454,8 +477,8 @@ class Detector:
             q = None
         if q is not None and decisive and ev.first_quality is not None:
             q["first_estimate"] = ev.first_quality
-        elif q is not None and table is not None and table["first_quality"] is not None:
-            q["first_estimate"] = table["first_quality"]
+        elif q is not None and (table or last_table or {}).get("first_quality") is not None:
+            q["first_estimate"] = (table or last_table)["first_quality"]
         elif q is not None and block_means and ev.second_grid_quality is not None:
             q["first_estimate"] = ev.second_grid_quality
         elif q is not None and lighter and ev.light_first_quality is not None:
@@ -484,6 +507,7 @@ class Detector:
             "lattice": {"evidence": round(ev.lattice, 2), "decisive": ev.lattice >= LATTICE_DECISIVE},
             "single_vs_double": single_vs_double(image_p),
             "file_table": table,
+            "last_table": last_table,
             "model": self.name,
         }
 

@@ -626,8 +626,9 @@ COARSER_DECISIVE = 3    # frequencies read coarser than a JPEG file's own table:
 
 def coarser_than_table(seen: np.ndarray, table) -> tuple[int, int | None]:
     """A JPEG file's coefficients against its own luma table (64 steps, natural order, as
-    the file holds it): (how many of the first AC frequencies read a step (`last_steps`,
-    `seen`) that is a multiple, twice or more, of the file's step there; the IJG quality
+    the file holds it), or a picture's against the table that gives its blocks back
+    (`exact_last_table`): (how many of the first AC frequencies read a step (`last_steps`,
+    `seen`) that is a multiple, twice or more, of the table's step there; the IJG quality
     whose table matches most of those reads, or None).
 
     On the last compression's grid every coefficient sits on a multiple of the file's own
@@ -712,7 +713,7 @@ def quality_from_coefficients(ac: np.ndarray, seen: np.ndarray | None = None,
     best = _checked_against_steps(best, score, seen, values[large], freq[large])
     best = _heavier_under_staircase(best, score, values[large], freq[large], ac, seen)
     best = _lighter_last(best, score, values[large], freq[large])
-    return (best if dc is None else exact_last_table(best, ac, dc)) + 1
+    return (best if dc is None else exact_last_table(best, ac, dc)[0]) + 1
 
 
 def _fit(values: np.ndarray, freq: np.ndarray, quality_index: int) -> float:
@@ -900,8 +901,9 @@ def decoded_blocks(ac: np.ndarray, dc: np.ndarray, sample: int = EXACT_SAMPLE):
     return coefficients, np.clip(np.round(coefficients @ _BLOCK_PIXELS + 128), 0, 255)
 
 
-def exact_last_table(best: int, ac: np.ndarray, dc: np.ndarray) -> int:
-    """The table index `best`, or the table that gives the picture's blocks back.
+def exact_last_table(best: int, ac: np.ndarray, dc: np.ndarray) -> tuple[int, bool]:
+    """(The table index `best`, or the table that gives the picture's blocks back; whether
+    the table returned gives them back, EXACT_MIN of the pixels).
 
     The luma of a decoded picture's R, G, B, rounded, is the decoder's Y plane
     (`features.WHOLE_LUMA_LATTICE`), and the decoder made it from whole-number quantised
@@ -926,14 +928,16 @@ def exact_last_table(best: int, ac: np.ndarray, dc: np.ndarray) -> int:
     one turned since, far too light.  A camera's own table gives back no IJG table's pixels
     and its read stands.  Blocks with clipped pixels are left out by `grid_coefficients`."""
     coefficients, pixels = decoded_blocks(ac, dc)
-    if len(pixels) == 0 or _gives_back(coefficients, pixels, best) >= EXACT_MIN:
-        return best
+    if len(pixels) == 0:
+        return best, False
+    if _gives_back(coefficients, pixels, best) >= EXACT_MIN:
+        return best, True
     screen = slice(0, len(pixels), max(1, len(pixels) // EXACT_SCREEN))
     for index in range(max(0, best - EXACT_HEAVIER), EXACT_LIGHTEST):
         if (index != best and _gives_back(coefficients[screen], pixels[screen], index) == 1.0
                 and _gives_back(coefficients, pixels, index) >= EXACT_MIN):
-            return int(index)
-    return best
+            return int(index), True
+    return best, False
 
 
 # Turned pictures.  A quarter turn after the last compression (a portrait photograph shown

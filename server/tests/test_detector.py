@@ -17,7 +17,7 @@ from images import pattern
 
 KEYS = {"verdict", "probabilities", "pixel_probabilities", "blocks", "grid", "quality", "model",
         "double_quantization", "second_grid", "light_first_pass", "lattice", "single_vs_double",
-        "file_table"}
+        "file_table", "last_table"}
 BLOCK_KEYS = {"x", "y", "size", "width", "height", "tiled", "verdict", "probabilities"}
 
 
@@ -428,6 +428,35 @@ def test_a_jpeg_file_coarser_than_its_own_table_is_double():
     assert r["verdict"] == "single"
     assert r["file_table"] == {"coarser_steps": 0, "decisive": False, "first_quality": None}
     assert "first_estimate" not in r["quality"]
+
+
+def test_last_table_from_pixels_shows_a_heavier_first_pass():
+    """The pixels' own version of the file table check: QF 30 then QF 60, as a PNG.  The
+    histogram test is silent on this picture, the steps read sit on QF 30's lattice, and the
+    table that gives the blocks back to the pixel is QF 60's (`quality.exact_last_table`):
+    double, the first quality named, over a CNN sure of "single".  Singles at either quality
+    are given back by their own table and read nothing coarser; a JPEG file's own table is
+    the one checked, so `last_table` is null for it."""
+    import io as _io
+    from PIL import Image
+    from skimage.data import chelsea
+    import images
+    det = Detector(Fixed([0.05, 0.9, 0.05]), "fixed")
+    r = det.detect(jpeg.compress(jpeg.compress(chelsea(), 30), 60))
+    assert not r["double_quantization"]["decisive"] and r["file_table"] is None
+    assert r["verdict"] == "double" and r["last_table"]["decisive"]
+    assert r["last_table"]["quality"] == r["quality"]["estimate"] == 60
+    assert r["last_table"]["coarser_steps"] >= 3 and abs(r["last_table"]["first_quality"] - 30) <= 2
+    assert abs(r["quality"]["first_estimate"] - 30) <= 2
+    for q in (30, 60):
+        r = det.detect(jpeg.compress(chelsea(), q))
+        assert r["verdict"] == "single" and "first_estimate" not in r["quality"]
+        assert r["last_table"] == {"quality": q, "coarser_steps": 0, "decisive": False,
+                                   "first_quality": None}
+    im = Image.open(_io.BytesIO(images.jpeg(chelsea(), 60)))
+    r = det.detect(np.asarray(im.convert("RGB")), jpeg_quality=60,
+                   jpeg_table=np.array(im.quantization[0]))
+    assert r["last_table"] is None and r["file_table"] is not None
 
 
 def test_a_jpeg_cropped_and_resaved_at_qf_70_is_double_from_its_first_grids_block_means():

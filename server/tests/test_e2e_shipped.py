@@ -102,6 +102,21 @@ def test_a_light_resave_of_a_heavy_jpeg_file_is_double(server):
     assert single["verdict"] == "single" and not single["file_table"]["decisive"]
 
 
+def test_a_heavier_first_pass_shows_against_the_table_the_pixels_prove(server):
+    # QF 30 then QF 60, uploaded as PNG: the histogram test is silent (and the CNN leans
+    # single: 0.57), but the steps read sit on QF 30's lattice while QF 60's table gives the
+    # blocks back to the pixel; a single QF 60 is given back by its own table and reads
+    # nothing coarser
+    body = detect(server, images.png(compress(compress(ORIGINAL, 30), 60)), "a.png")
+    assert not body["double_quantization"]["decisive"]
+    assert body["verdict"] == "double" and body["last_table"]["decisive"]
+    assert body["last_table"]["quality"] == body["quality"]["estimate"] == 60
+    assert abs(body["quality"]["first_estimate"] - 30) <= 2
+    single = detect(server, images.png(compress(ORIGINAL, 60)), "a.png")
+    assert single["last_table"] == {"quality": 60, "coarser_steps": 0, "decisive": False,
+                                    "first_quality": None}
+
+
 @pytest.mark.parametrize("q2", [70, 90])
 def test_double_jpeg(server, q2):
     once = compress(ORIGINAL, 50)

@@ -673,17 +673,23 @@ def test_eval_quality_scores_the_served_read_against_the_last_quality(corpus, tm
         assert case.kind == "double" or case.recrop == (0, 0)
         if case.kind == "double":
             assert abs(case.q1 - case.q2) >= 5 and 10 <= min(case.q1, case.q2) and max(case.q1, case.q2) <= 95
-    summary = script.summarise([dict(grid_right=True, verdict="single", read=read, truth=truth)
-                                for read, truth in ((50, 50), (62, 50), (None, 30), (31, 30))])
+    # four doubles: the last table check made the first one's verdict double
+    summary = script.summarise([dict(grid_right=True, verdict=verdict, unchecked_verdict=unchecked,
+                                     truth_class="double", last_table=checked, read=read, truth=truth)
+                                for read, truth, verdict, unchecked, checked in (
+                                    (50, 50, "double", "single", True), (62, 50, "double", "double", False),
+                                    (None, 30, "single", "single", False), (31, 30, "single", "single", False))])
     assert summary["read_pct"] == 75 and summary["mae"] == 13 / 3 and summary["over_10_off"] == 1
     assert summary["exact_pct"] == pytest.approx(100 / 3) and summary["within_2_pct"] == pytest.approx(200 / 3)
+    assert summary["last_table_pct"] == 25 and summary["verdict_right_pct"] == 50
+    assert summary["before_check_right_pct"] == 25
     out = tmp_path / "q"
     script.main(["--corpus", str(corpus), "--crops", "6", "--seed", "3", "--out", str(out)])
     result = json.loads(out.with_suffix(".json").read_text())
     assert sum(r["samples"] for r in result["rows"]) == 6 == result["overall"]["all"]["samples"]
     singles = [r for r in result["rows"] if r["history"] == "single" and not r["last_qf"].startswith("96")]
     assert singles and all(r["called_compressed_pct"] == 100 and r["grid_right_pct"] == 100
-                           and r["exact_pct"] == 100 for r in singles)
+                           and r["exact_pct"] == 100 and r["last_table_pct"] == 0 for r in singles)
 
 
 def test_eval_real_jpegs_picks_a_splits_jpeg_sources(tmp_path, monkeypatch):

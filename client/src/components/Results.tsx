@@ -100,9 +100,10 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
   const grid = data.grid;
   const dq = data.double_quantization;
   const fileTable = data.file_table;
+  const lastTable = data.last_table;
   const light = data.light_first_pass;
   // a first compression: the same grid's histograms (a heavier or a lighter first pass),
-  // else the file's own table
+  // else the file's own table, else the table that gives the pixels back
   const first = dq?.decisive
     ? {
         quality: dq.first_quality,
@@ -118,17 +119,22 @@ export function Results({ view, busy, onRestoreAnyway, onStartOver }: Props) {
           quality: fileTable.first_quality,
           why: `the file's coefficients sit on coarser steps than its own table (at ${fileTable.coarser_steps} frequencies): a heavier compression came first`,
         }
-      : light?.decisive
+      : lastTable?.decisive
         ? {
-            quality: light.first_quality ?? null,
-            why: (
-              <>
-                a lighter one, such as a camera&apos;s, left its finer steps in the DCT histograms
-                (evidence <span className="mono">{light.evidence.toFixed(1)}</span>)
-              </>
-            ),
+            quality: lastTable.first_quality,
+            why: `the pixels are exactly what the quality ${lastTable.quality} table decodes, yet their coefficients sit on coarser steps (at ${lastTable.coarser_steps} frequencies): a heavier compression came first`,
           }
-        : null;
+        : light?.decisive
+          ? {
+              quality: light.first_quality ?? null,
+              why: (
+                <>
+                  a lighter one, such as a camera&apos;s, left its finer steps in the DCT histograms
+                  (evidence <span className="mono">{light.evidence.toFixed(1)}</span>)
+                </>
+              ),
+            }
+          : null;
   const pixels = pixelVerdict(data);
   const width = data.image?.width;
   const height = data.image?.height;

@@ -23,6 +23,20 @@ TIMINGS = {"type": "object", "additionalProperties": NUMBER,
            "description": "Seconds spent in each stage: queue_s (waiting for an inference "
                           "slot), decode_s, detect_s, restore_s, encode_s, total_s."}
 
+
+def _coarser_steps(against: str) -> dict:
+    """The fields of a table check (`detector.coarser_table_check`) against `against`."""
+    return {
+        "coarser_steps": {**INTEGER, "description": "How many of the first 15 AC frequencies "
+                          "read a step (clear, >= 5) that is a multiple, twice or more, of "
+                          f"{against} (0 for a single compression)."},
+        "decisive": {**BOOLEAN, "description": "coarser_steps >= 3: a heavier compression on "
+                     "the same grid came before the last one; the verdict is double."},
+        "first_quality": {**INTEGER, "nullable": True, "description":
+                          "The IJG quality whose table matches those steps, when decisive."},
+    }
+
+
 SCHEMAS = {
     "Problem": _obj({
         "type": {**STRING, "description": "A URI naming the kind of problem."},
@@ -51,7 +65,8 @@ SCHEMAS = {
         "first_estimate": {**INTEGER, "minimum": 1, "maximum": 100, "description":
                            "IJG quality of the first of two compressions: from the "
                            "double-quantization test when it is decisive, else from the file "
-                           "table check (file_table) when that is."},
+                           "table check (file_table) or the pixels' own (last_table) when that "
+                           "is."},
     }, ["estimate", "source"], nullable=True),
     "DoubleQuantization": _obj({
         "evidence": {**NUMBER, "description": "Log-likelihood gain per DCT coefficient of the "
@@ -131,18 +146,24 @@ SCHEMAS = {
     }, ["confidence", "decided"], nullable=True,
         description="For a picture called compressed (null otherwise): how far the "
                     "probabilities tell one compression from two."),
-    "FileTable": _obj({
-        "coarser_steps": {**INTEGER, "description": "How many of the first 15 AC frequencies "
-                          "read a step (clear, >= 5) that is a multiple, twice or more, of the "
-                          "file's own luma step there (0 for a single compression)."},
-        "decisive": {**BOOLEAN, "description": "coarser_steps >= 3: a heavier compression on "
-                     "the same grid came before the file's own; the verdict is double."},
-        "first_quality": {**INTEGER, "nullable": True, "description":
-                          "The IJG quality whose table matches those steps, when decisive."},
-    }, ["coarser_steps", "decisive", "first_quality"], nullable=True,
-        description="A JPEG file only (null otherwise): its coefficients against its own "
-                    "quantisation table; sitting on a coarser lattice shows an earlier, heavier "
-                    "compression that a light last one (QF 97 after QF 50) left in place."),
+    "FileTable": _obj(_coarser_steps("the file's own luma step there"),
+                      ["coarser_steps", "decisive", "first_quality"], nullable=True,
+                      description="A JPEG file only (null otherwise): its coefficients against "
+                                  "its own quantisation table; sitting on a coarser lattice "
+                                  "shows an earlier, heavier compression that a light last one "
+                                  "(QF 97 after QF 50) left in place."),
+    "LastTable": _obj({
+        "quality": {**INTEGER, "minimum": 1, "maximum": 100, "description":
+                    "The IJG quality whose table gives the picture's blocks back to the pixel "
+                    "(quantised with it and decoded with libjpeg's integer inverse DCT): its "
+                    "last compression's table, as the pixels show it."},
+        **_coarser_steps("that table's step there"),
+    }, ["quality", "coarser_steps", "decisive", "first_quality"], nullable=True,
+        description="Pixels only (null for a JPEG file, whose own table file_table checks, for "
+                    "a picture turned since its last compression, and when no IJG table gives "
+                    "at least 99.95 % of the pixels back, as after another decoder and mostly "
+                    "at qualities over 90, whose fine steps the decoder's rounding hides): the "
+                    "file table check made with the table the pixels themselves prove."),
     "ImageInfo": _obj({
         "width": INTEGER, "height": INTEGER,
         "format": {**STRING, "description": "File format as Pillow names it: JPEG, PNG, ..."},
@@ -176,6 +197,7 @@ SCHEMAS = {
         "lattice": _ref("Lattice"),
         "single_vs_double": _ref("SingleVsDouble"),
         "file_table": _ref("FileTable"),
+        "last_table": _ref("LastTable"),
         "image": _ref("ImageInfo"),
         "model": {**STRING, "description": "The detector's name."},
         "timings": TIMINGS,
@@ -205,6 +227,7 @@ SCHEMAS = {
         "lattice": _ref("Lattice"),
         "single_vs_double": _ref("SingleVsDouble"),
         "file_table": _ref("FileTable"),
+        "last_table": _ref("LastTable"),
     }, ["restored", "model", "image_png", "image", "timings"],
         description="The /detect fields (when detection ran, i.e. force=false) plus the result."),
     "Model": _obj({
