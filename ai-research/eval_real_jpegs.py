@@ -137,6 +137,8 @@ def main(argv=None):
                      if r[key]["decisive"]]
             if r["file_table"] and r["file_table"]["decisive"]:
                 tests.append("table")
+            if r["last_table"] and r["last_table"]["decisive"]:
+                tests.append("last table")
             sd = r["single_vs_double"]
             row["cases"][name] = {"truth": truth, "verdict": r["verdict"], "tests": tests,
                                   "decided": None if sd is None else sd["decided"],
@@ -164,6 +166,7 @@ def main(argv=None):
                                                   if truth == "double" and f["ijg_table"]
                                                   and s["light_first_quality"] is not None],
                         "table_decisive": sum("table" in s["tests"] for s in said),
+                        "last_table_decisive": sum("last table" in s["tests"] for s in said),
                         "undecided": sum(s["decided"] is False for s in said)})
     overall = {"three_class_acc": float(np.mean([s["accuracy"] for s in summary])),
                "compressed_vs_not": float(np.mean([s["compressed_vs_not"] for s in summary])),
@@ -183,16 +186,17 @@ def main(argv=None):
              "? when single vs double was undecided (`single_vs_double`: the answer says "
              "\"once or twice\"); after + the tests that were decisive (DQ: heavier first pass; "
              "2nd grid; light first: lighter first pass on the same grid; table: the file's own "
-             "table).", "",
+             "table; last table: the table that gives a PNG's blocks back, `last_table`).", "",
              "| case | truth | uncompressed | single | double | accuracy % | undecided (once or twice) "
-             "| light first decisive | its first QF vs the file's IJG table: MAE (files) | table decisive |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| light first decisive | its first QF vs the file's IJG table: MAE (files) | table decisive "
+             "| last table decisive |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
         c, err = s["counts"], s["light_first_qf_errors"]
         first = f"{np.mean(err):.1f} ({len(err)})" if err else ""
         lines.append(f"| {s['case']} | {s['truth']} | {c['uncompressed']} | {c['single']} | {c['double']} "
                      f"| {s['accuracy']:.1f} | {s['undecided']} | {s['light_first_decisive']} | {first} "
-                     f"| {s['table_decisive']} |")
+                     f"| {s['table_decisive']} | {s['last_table_decisive']} |")
     lines += ["", f"Mean accuracy over the cases: {overall['three_class_acc']:.1f} %; called compressed: "
               f"{overall['compressed_vs_not']:.1f} % (every case here is compressed); median detection "
               f"{overall['median_detect_seconds']:.2f} s.", "",
