@@ -114,6 +114,20 @@ describe('home page', () => {
     expect(screen.getByText('≈ 32')).toBeTruthy();
     expect(screen.getByText(/exactly what the quality 60 table decodes/)).toBeTruthy();
     expect(screen.queryByText(/than its own table/)).toBeNull();
+    // the last quality is proven, so it is given without "≈"
+    expect(screen.getAllByText('60').length).toBeGreaterThan(0);
+    expect(screen.queryByText('≈ 60')).toBeNull();
+    expect(screen.getByText(/this quality’s table decodes them exactly/)).toBeTruthy();
+  });
+
+  it('gives a quality read from pixels as approximate when no table gives them back', async () => {
+    await showResult({
+      ...DOUBLE_RESULT,
+      quality: { estimate: 75, source: 'pixels' },
+      last_table: null,
+    });
+    expect(screen.getAllByText('≈ 75').length).toBeGreaterThan(0);
+    expect(screen.getByText(/Estimated from the pixels \(approximate\)/)).toBeTruthy();
   });
 
   it.each([

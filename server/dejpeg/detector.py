@@ -416,7 +416,7 @@ class Detector:
         upload is a JPEG file whose own table is checked below, the same check against the IJG
         table that gives the picture's blocks back to the pixel, when one does
         (`quality.exact_last_table`, `coarser_table_check`; `last_table` in the answer, null
-        otherwise: a single compression's steps read nothing coarser than its own table, so
+        otherwise and for a picture called uncompressed: a single compression's steps read nothing coarser than its own table, so
         coarser steps under the table the pixels prove show a heavier first pass).  These are
         the pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
         `second_grid` (the AC periodicity's `evidence` and the first grid's `block_means`)
@@ -469,6 +469,8 @@ class Detector:
             table = coarser_table_check(ev.steps, jpeg_table)
             image_p = double_compression_found(image_p, table["decisive"])
         verdict = CLASSES[int(np.argmax(image_p))]
+        if verdict == "uncompressed":
+            last_table = None       # no last compression to speak of (a flat picture fits any table)
         if jpeg_quality is not None:
             q = {"estimate": int(jpeg_quality), "source": "quantization-table"}
         elif verdict != "uncompressed" and ev.quality is not None:

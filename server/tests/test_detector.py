@@ -459,6 +459,19 @@ def test_last_table_from_pixels_shows_a_heavier_first_pass():
     assert r["last_table"] is None and r["file_table"] is not None
 
 
+def test_last_table_is_null_for_a_picture_called_uncompressed():
+    """A table that gives the blocks back says nothing of a picture the verdict calls never
+    compressed (a flat one fits any table): `last_table` is null there, as `quality` is.
+    The lattice, which would call this QF 60 picture compressed, is set aside."""
+    from dataclasses import replace
+    from skimage.data import chelsea
+    det = Detector(Fixed([0.98, 0.01, 0.01]), "fixed")
+    ev = det.blocks_and_evidence(jpeg.compress(chelsea(), 60))
+    assert ev.exact_table and ev.quality == 60
+    r = det.detect(None, evidence=replace(ev, lattice=0.0))
+    assert r["verdict"] == "uncompressed" and r["quality"] is None and r["last_table"] is None
+
+
 def test_a_jpeg_cropped_and_resaved_at_qf_70_is_double_from_its_first_grids_block_means():
     """QF 50, cropped 3 px left and 5 top, saved at 70: too heavy a last pass for the AC
     periodicity alone (`second_grid_decisive` wants QF 85), but the first grid's block means

@@ -62,15 +62,20 @@ function qualityText(data: RestoreResult): { value: string; note: string } {
       note: data.verdict === 'uncompressed' ? 'No JPEG compression to estimate.' : 'The server made no estimate.',
     };
   }
+  // from pixels, proven when that quality's table gives the blocks back to the pixel
+  const proven = q.source === 'pixels' && data.last_table?.quality === q.estimate;
   const note =
     q.source === 'quantization-table'
       ? 'Read from the JPEG file’s quantization tables.'
-      : q.source === 'pixels'
-        ? 'Estimated from the pixels (approximate).'
-        : q.source
-          ? `Source: ${q.source}.`
-          : '';
-  return { value: `${q.source === 'quantization-table' ? '' : '≈ '}${q.estimate}`, note };
+      : proven
+        ? 'Read from the pixels: this quality’s table decodes them exactly.'
+        : q.source === 'pixels'
+          ? 'Estimated from the pixels (approximate).'
+          : q.source
+            ? `Source: ${q.source}.`
+            : '';
+  const exact = q.source === 'quantization-table' || proven;
+  return { value: `${exact ? '' : '≈ '}${q.estimate}`, note };
 }
 
 function verdictTone(data: RestoreResult): string {
