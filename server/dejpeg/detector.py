@@ -416,8 +416,9 @@ class Detector:
         upload is a JPEG file whose own table is checked below, the same check against the IJG
         table that gives the picture's blocks back to the pixel, when one does
         (`quality.exact_last_table`, `coarser_table_check`; `last_table` in the answer, null
-        otherwise and for a picture called uncompressed: a single compression's steps read nothing coarser than its own table, so
-        coarser steps under the table the pixels prove show a heavier first pass).  These are
+        otherwise and for a picture called uncompressed: a single compression's steps read
+        nothing coarser than its own table, so coarser steps under the table the pixels prove
+        show a heavier first pass).  These are
         the pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
         `second_grid` (the AC periodicity's `evidence` and the first grid's `block_means`)
         and `light_first_pass` report the three tests; when the first is
@@ -477,10 +478,11 @@ class Detector:
             q = {"estimate": ev.quality, "source": "pixels"}
         else:
             q = None
+        checked = table or last_table        # a file's own table, or the one the pixels prove
         if q is not None and decisive and ev.first_quality is not None:
             q["first_estimate"] = ev.first_quality
-        elif q is not None and (table or last_table or {}).get("first_quality") is not None:
-            q["first_estimate"] = (table or last_table)["first_quality"]
+        elif q is not None and checked is not None and checked["first_quality"] is not None:
+            q["first_estimate"] = checked["first_quality"]
         elif q is not None and block_means and ev.second_grid_quality is not None:
             q["first_estimate"] = ev.second_grid_quality
         elif q is not None and lighter and ev.light_first_quality is not None:
