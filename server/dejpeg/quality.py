@@ -62,15 +62,48 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     None when the grid holds less than 16x16 pixels.  `with_dc`: (AC, DC) instead, the DC
     coefficients (n,) of the same blocks as JPEG has them (level-shifted by 128), (None, None)
     for too small a grid."""
+    read = _grid_area(image, offset, max_side)
+    if read is None:
+        return (None, None) if with_dc else None
+    return read[:2] if with_dc else read[0]
+
+
+def nested_readings(image: np.ndarray, offset: tuple[int, int], inner: int, outer: int):
+    """`grid_coefficients(image, offset, inner, with_dc=True)` and the same for `outer`
+    (> inner), from one reading: the inner central area lies inside the outer one on the same
+    grid, so its blocks are taken from the outer reading (the same numbers, in the same
+    order), and the blocks both read are transformed once."""
+    read = _grid_area(image, offset, outer)
+    if read is None:
+        return (None, None), (None, None)
+    ac, dc, rows, cols, (y0, x0) = read
+    (iy, ix), (ih, iw) = _central_area(image, offset, inner)
+    r0, c0 = (iy - y0) // 8, (ix - x0) // 8
+    inside = (rows >= r0) & (rows < r0 + ih // 8) & (cols >= c0) & (cols < c0 + iw // 8)
+    return (ac[inside], dc[inside]), (ac, dc)
+
+
+def _central_area(image: np.ndarray, offset: tuple[int, int], max_side: int):
+    """((y0, x0), (height, width)) of the central area at most max_side a side on the grid at
+    `offset`, whole blocks only (the grid's height and width when less than 16 px: too small)."""
     dx, dy = offset
     h = ((image.shape[0] - dy) // 8) * 8
     w = ((image.shape[1] - dx) // 8) * 8
     if h < 16 or w < 16:
-        return (None, None) if with_dc else None
+        return (dy, dx), (h, w)
     ch, cw = min(h, max_side), min(w, max_side)
-    y0 = dy + ((h - ch) // 16) * 8
-    x0 = dx + ((w - cw) // 16) * 8
+    return (dy + ((h - ch) // 16) * 8, dx + ((w - cw) // 16) * 8), (ch, cw)
+
+
+def _grid_area(image: np.ndarray, offset: tuple[int, int], max_side: int):
+    """(AC, DC, block rows, block columns, (y0, x0)) of the kept blocks of the central area
+    (`grid_coefficients`), the rows and columns counted in blocks from its corner (y0, x0);
+    None when the grid holds less than 16x16 pixels."""
+    (y0, x0), (ch, cw) = _central_area(image, offset, max_side)
+    if ch < 16 or cw < 16:
+        return None
     area = image[y0:y0 + ch, x0:x0 + cw]
+    columns = cw // 8           # blocks a row, in the picture's own frame
     # a view whose columns lie further apart in memory than its rows (a transposed view: a
     # turned picture read the way it was compressed, `transposed`): its blocks are gathered
     # along the memory's own rows, each block's coefficients then transposed (`_TRANSPOSE`)
@@ -86,16 +119,16 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     if turned:
         blocks = blocks[np.arange(len(blocks)).reshape(ch // 8, cw // 8).T.ravel()]
     flat = blocks.reshape(len(blocks), -1)
-    kept = blocks[(flat.min(axis=1) > 0) & (flat.max(axis=1) < 255)]
+    keep = np.flatnonzero((flat.min(axis=1) > 0) & (flat.max(axis=1) < 255))
+    kept = blocks[keep]
     pixels = luma(kept) if kept.shape[2] == 3 else kept[..., 0].astype(np.float32)
     # only the kept blocks, only their AC coefficients, in one matrix product (float32: a
     # sum of 64 terms, within 1e-3 of float64's, where the statistics' tolerances are 0.25-1)
     ac = pixels @ _AC_TRANSFORM
     ac = ac[:, _TRANSPOSE] if turned else ac
-    if not with_dc:
-        return ac
     # the orthonormal DCT's DC is a block's sum over 8; JPEG shifts pixels by 128 first
-    return ac, pixels.sum(axis=1) / 8 - 1024
+    rows, cols = np.divmod(keep, columns)
+    return ac, pixels.sum(axis=1) / 8 - 1024, rows, cols, (y0, x0)
 
 
 # (64, 64): a block's 64 pixels (row-major) to its 64 DCT coefficients (natural order), the
@@ -880,13 +913,14 @@ def _gives_back(coefficients: np.ndarray, pixels: np.ndarray, index: int) -> flo
     coefficients moved by their residual's DCT and are quantised again, EXACT_REFINE times."""
     table = _TABLES[index].astype(np.float64)        # natural order, as `coefficients`
     k = np.round(coefficients / table)
-    for _ in range(EXACT_REFINE + 1):
-        back = islow((k * table).reshape(-1, 8, 8)).reshape(-1, 64).astype(np.float64)
-        off = (back != pixels).any(axis=1)
-        if not off.any():
+    back = islow((k * table).reshape(-1, 8, 8)).reshape(-1, 64).astype(np.float64)
+    for _ in range(EXACT_REFINE):
+        off = np.flatnonzero((back != pixels).any(axis=1))
+        if len(off) == 0:
             break
         residual = (pixels[off] - back[off]) @ _BLOCK_PIXELS.T
         k[off] = np.round((k[off] * table + residual) / table)
+        back[off] = islow((k[off] * table).reshape(-1, 8, 8)).reshape(-1, 64)   # only those decoded again
     return float((back == pixels).mean())
 
 

@@ -308,6 +308,25 @@ def test_grid_coefficients_give_the_dc_as_jpeg_has_it():
     assert quality.grid_coefficients(grey[:8], with_dc=True) == (None, None)
 
 
+def test_nested_readings_are_the_two_readings_made_apart():
+    """The detector reads the central 768 px and, for the lighter-first test, the central
+    2048 px of a large picture in one go (`nested_readings`): the same numbers in the same
+    order as two readings made apart, on a shifted grid, with clipped blocks left out, and on
+    a transposed view (a turned picture read the way it was compressed)."""
+    from skimage.data import astronaut
+    big = np.tile(jpeg.compress(astronaut(), 60), (3, 2, 1))[:1400, :1000]      # 1400 x 1000
+    big[:40, :40] = 255                                                           # clipped blocks
+    for image, offset in ((big, (3, 5)), (np.swapaxes(big, 0, 1), (5, 3)), (big[:900, :900], (0, 0))):
+        inner, outer = quality.nested_readings(image, offset, 768, 1200)
+        for got, side in ((inner, 768), (outer, 1200)):
+            ac, dc = quality.grid_coefficients(image, offset, side, with_dc=True)
+            assert got[0].shape == ac.shape and got[1].shape == dc.shape
+            np.testing.assert_array_equal(got[0], ac)
+            np.testing.assert_array_equal(got[1], dc)
+    assert len(inner[0]) < len(outer[0])
+    assert quality.nested_readings(big[:10], (0, 0), 768, 1200) == ((None, None), (None, None))
+
+
 @pytest.mark.parametrize("q, step", [(10, 80), (30, 27), (50, 16)])
 def test_last_dc_step_reads_the_last_passs_dc_step(q, step):
     """QF 10, 30 and 50 have DC steps of 80, 27 and 16 (IJG's); a never-compressed picture's
