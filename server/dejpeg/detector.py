@@ -279,12 +279,6 @@ class Evidence:
         return float(np.median(low[low > 0])) if (low > 0).any() else 0.0
 
 
-def _larger_than_read(rgb: np.ndarray, offset) -> bool:
-    """Whether the grid at `offset` holds more than quality.READ_SIDE px a side."""
-    h, w = rgb.shape[0] - offset[1], rgb.shape[1] - offset[0]
-    return max(h, w) // 8 * 8 > quality.READ_SIDE
-
-
 def _probs(p) -> dict[str, float]:
     return {c: round(float(v), 4) for c, v in zip(CLASSES, p)}
 
@@ -353,7 +347,8 @@ class Detector:
                 offset = lattice_offset
         lattice = scan.lattice.at(offset)
         second, second_offset = features.second_grid(scan, offset)
-        ac, dc, steps, qf, scores, light_read = self._last_quality(rgb, offset)
+        read, light_read = self._readings(rgb, offset)
+        ac, dc, steps, qf, scores = self._last_quality(read)
         turned = not upright and quality.transposed(ac, scores)
         if turned:
             # the picture as it was compressed (a view: no copy); the grid search's figures
@@ -361,7 +356,9 @@ class Detector:
             # second grid's periodicity reads (u, v) and (v, u) both)
             rgb = np.swapaxes(rgb, 0, 1)
             offset, second_offset = offset[::-1], second_offset[::-1]
-            ac, dc, steps, qf, _, light_read = self._last_quality(rgb, offset)
+            read, light_read = (None if r is None else quality.transposed_reading(r)
+                                for r in (read, light_read))
+            ac, dc, steps, qf, _ = self._last_quality(read)
         exact = False
         if qf is not None and not turned:
             # the table that gives the blocks back, as the decoder made them (`quality.
@@ -372,8 +369,9 @@ class Detector:
         feats, blocks, offset = features.image_features(rgb, offset)
         read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
         dq, first = quality.double_quantisation(ac, qf, steps)
-        light_ac, light_dc, light_steps = self._light_first_reading(rgb, offset, ac, dc, steps,
-                                                                    light_read)
+        # the lighter-first test reads up to quality.LIGHT_SIDE px a side
+        light_ac, light_dc, light_steps = ((ac, dc, steps) if light_read is None
+                                           else (light_read.ac, light_read.dc, None))
         light, light_q = quality.light_first_pass(light_ac, light_steps, dc=light_dc)
         # a first grid's lattice in the block means counts where the AC coefficients' periodicity
         # points to the same grid (both are in the frame of `rgb` as read)
@@ -389,32 +387,28 @@ class Detector:
         return ev.turned_back() if turned else ev
 
     @staticmethod
-    def _last_quality(rgb: np.ndarray, offset):
-        """The AC and DC coefficients on the grid at `offset` (`quality.grid_coefficients`),
-        the steps read from the AC ones, the last quality they fit and the tables' scores that
-        read weighs (`quality.table_scores`; all None when the grid holds too little), and the
-        AC and DC coefficients `_light_first_reading` takes when the grid holds more than
-        quality.READ_SIDE px a side (else None): both read at once (`quality.nested_readings`)."""
-        if _larger_than_read(rgb, offset):
-            (ac, dc), light = quality.nested_readings(rgb, offset, quality.READ_SIDE, quality.LIGHT_SIDE)
-        else:
-            (ac, dc), light = quality.grid_coefficients(rgb, offset, with_dc=True), None
-        if ac is None:
-            return None, None, None, None, None, None
-        steps, scores = quality.last_steps(ac), quality.table_scores(ac)
-        return ac, dc, steps, quality.quality_from_coefficients(ac, steps, scores), scores, light
+    def _readings(rgb: np.ndarray, offset) -> tuple:
+        """The `quality.Reading` of the central quality.READ_SIDE px on the grid at `offset`
+        (`quality.grid_coefficients`), which the statistics read, and, when the grid holds
+        more, that of the central quality.LIGHT_SIDE px, which the lighter-first test reads
+        (else None), both at once (`quality.nested_readings`).  (None, None) for too small a
+        grid.  A picture turned since (`quality.transposed`) is read again from them
+        (`quality.transposed_reading`)."""
+        h, w = rgb.shape[0] - offset[1], rgb.shape[1] - offset[0]
+        if max(h, w) // 8 * 8 > quality.READ_SIDE:
+            return quality.nested_readings(rgb, offset, quality.READ_SIDE, quality.LIGHT_SIDE)
+        return quality.grid_reading(rgb, offset), None
 
     @staticmethod
-    def _light_first_reading(rgb: np.ndarray, offset, ac, dc, steps, light=None):
-        """The AC and DC coefficients and the steps `quality.light_first_pass` reads: those
-        the other statistics read (`ac`, `dc`, `steps`) when the grid holds no more than
-        quality.READ_SIDE px a side, else a reading of up to quality.LIGHT_SIDE (`light`, the
-        (AC, DC) `_last_quality` read, when given)."""
-        if ac is None or not _larger_than_read(rgb, offset):
-            return ac, dc, steps
-        if light is None:
-            light = quality.grid_coefficients(rgb, offset, quality.LIGHT_SIDE, with_dc=True)
-        return *light, None
+    def _last_quality(read):
+        """The AC and DC coefficients of a `quality.Reading`, the steps read from the AC ones,
+        the last quality they fit and the tables' scores that read weighs
+        (`quality.table_scores`; all None for no reading)."""
+        if read is None:
+            return None, None, None, None, None
+        ac, dc = read.ac, read.dc
+        steps, scores = quality.last_steps(ac), quality.table_scores(ac)
+        return ac, dc, steps, quality.quality_from_coefficients(ac, steps, scores), scores
 
     def detect(self, rgb: np.ndarray, jpeg_quality: int | None = None,
                jpeg_table=None, evidence: Evidence | None = None) -> dict:

@@ -62,25 +62,52 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     None when the grid holds less than 16x16 pixels.  `with_dc`: (AC, DC) instead, the DC
     coefficients (n,) of the same blocks as JPEG has them (level-shifted by 128), (None, None)
     for too small a grid."""
-    read = _grid_area(image, offset, max_side)
+    read = grid_reading(image, offset, max_side)
     if read is None:
         return (None, None) if with_dc else None
-    return read[:2] if with_dc else read[0]
+    return (read.ac, read.dc) if with_dc else read.ac
 
 
-def nested_readings(image: np.ndarray, offset: tuple[int, int], inner: int, outer: int):
-    """`grid_coefficients(image, offset, inner, with_dc=True)` and the same for `outer`
-    (> inner), from one reading: the inner central area lies inside the outer one on the same
-    grid, so its blocks are taken from the outer reading (the same numbers, in the same
-    order), and the blocks both read are transformed once."""
+def grid_reading(image: np.ndarray, offset: tuple[int, int] = (0, 0),
+                 max_side: int = READ_SIDE) -> "Reading | None":
+    """`grid_coefficients`' blocks as a `Reading` (None for too small a grid)."""
+    read = _grid_area(image, offset, max_side)
+    return None if read is None else Reading(*read[:4])
+
+
+class Reading(NamedTuple):
+    """The kept blocks of a central area on a grid (`grid_coefficients`): their AC (n, 63,
+    zig-zag order) and DC (n,) coefficients, and the row and column of each, in blocks."""
+    ac: np.ndarray
+    dc: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+def nested_readings(image: np.ndarray, offset: tuple[int, int], inner: int,
+                    outer: int) -> tuple[Reading | None, Reading | None]:
+    """The `Reading`s `grid_coefficients` makes of the central areas at most `inner` and
+    `outer` (> inner) px a side, from one: the inner area lies inside the outer one on the
+    same grid, so its blocks are taken from the outer reading (the same numbers, in the same
+    order), and the blocks both hold are transformed once.  (None, None) for too small a grid."""
     read = _grid_area(image, offset, outer)
     if read is None:
-        return (None, None), (None, None)
+        return None, None
     ac, dc, rows, cols, (y0, x0) = read
     (iy, ix), (ih, iw) = _central_area(image, offset, inner)
     r0, c0 = (iy - y0) // 8, (ix - x0) // 8
     inside = (rows >= r0) & (rows < r0 + ih // 8) & (cols >= c0) & (cols < c0 + iw // 8)
-    return (ac[inside], dc[inside]), (ac, dc)
+    return (Reading(ac[inside], dc[inside], rows[inside] - r0, cols[inside] - c0),
+            Reading(ac, dc, rows, cols))
+
+
+def transposed_reading(reading: Reading) -> Reading:
+    """The `Reading` of the same area with the picture's rows and columns swapped (what
+    `grid_coefficients` makes of the transposed view, with the offset swapped): each block's
+    coefficients transposed (`_TRANSPOSE`), the blocks in the transposed picture's order."""
+    order = np.lexsort((reading.rows, reading.cols))     # by column, then row
+    return Reading(reading.ac[order][:, _TRANSPOSE], reading.dc[order],
+                   reading.cols[order], reading.rows[order])
 
 
 def _central_area(image: np.ndarray, offset: tuple[int, int], max_side: int):

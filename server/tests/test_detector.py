@@ -577,11 +577,14 @@ def test_the_lighter_first_pass_test_reads_beyond_the_central_area():
     assert r["light_first_pass"]["evidence"] >= quality.LIGHT_DECISIVE > middle
     r = det.detect(jpeg.compress(big, 75))
     assert r["verdict"] == "single" and r["light_first_pass"]["evidence"] < quality.LIGHT_DECISIVE / 2
-    # a picture within READ_SIDE is read once, for every statistic
+    # a picture within READ_SIDE is read once, for every statistic; a larger one also on
+    # the central LIGHT_SIDE px, for this test
     small = jpeg.compress(camera_picture(), 75)
-    ac, dc = quality.grid_coefficients(small, with_dc=True)
-    steps = quality.last_steps(ac)
-    assert Detector._light_first_reading(small, (0, 0), ac, dc, steps) == (ac, dc, steps)
+    read, light = Detector._readings(small, (0, 0))
+    assert light is None and max(small.shape[:2]) <= quality.READ_SIDE
+    np.testing.assert_array_equal(read.ac, quality.grid_coefficients(small))
+    read, light = Detector._readings(resaved, (0, 0))
+    assert len(light.ac) > len(read.ac) == len(quality.grid_coefficients(resaved))
 
 
 def test_a_pooled_detector_reads_the_mean_histogram_of_the_images_blocks(detector):

@@ -312,7 +312,8 @@ def test_nested_readings_are_the_two_readings_made_apart():
     """The detector reads the central 768 px and, for the lighter-first test, the central
     2048 px of a large picture in one go (`nested_readings`): the same numbers in the same
     order as two readings made apart, on a shifted grid, with clipped blocks left out, and on
-    a transposed view (a turned picture read the way it was compressed)."""
+    a transposed view (a turned picture read the way it was compressed); and the picture
+    transposed back reads what `transposed_reading` makes of them."""
     from skimage.data import astronaut
     big = np.tile(jpeg.compress(astronaut(), 60), (3, 2, 1))[:1400, :1000]      # 1400 x 1000
     big[:40, :40] = 255                                                           # clipped blocks
@@ -320,11 +321,15 @@ def test_nested_readings_are_the_two_readings_made_apart():
         inner, outer = quality.nested_readings(image, offset, 768, 1200)
         for got, side in ((inner, 768), (outer, 1200)):
             ac, dc = quality.grid_coefficients(image, offset, side, with_dc=True)
-            assert got[0].shape == ac.shape and got[1].shape == dc.shape
-            np.testing.assert_array_equal(got[0], ac)
-            np.testing.assert_array_equal(got[1], dc)
-    assert len(inner[0]) < len(outer[0])
-    assert quality.nested_readings(big[:10], (0, 0), 768, 1200) == ((None, None), (None, None))
+            assert got.ac.shape == ac.shape and got.dc.shape == dc.shape
+            np.testing.assert_array_equal(got.ac, ac)
+            np.testing.assert_array_equal(got.dc, dc)
+            # and what the picture transposed reads, from this reading alone
+            turned = quality.grid_coefficients(np.swapaxes(image, 0, 1), offset[::-1], side, with_dc=True)
+            np.testing.assert_array_equal(quality.transposed_reading(got).ac, turned[0])
+            np.testing.assert_array_equal(quality.transposed_reading(got).dc, turned[1])
+    assert len(inner.ac) < len(outer.ac)
+    assert quality.nested_readings(big[:10], (0, 0), 768, 1200) == (None, None)
 
 
 @pytest.mark.parametrize("q, step", [(10, 80), (30, 27), (50, 16)])
