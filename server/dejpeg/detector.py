@@ -360,10 +360,10 @@ class Detector:
                                 for r in (read, light_read))
             ac, dc, steps, qf, _ = self._last_quality(read)
         exact = False
-        if qf is not None and not turned:
+        if qf is not None:
             # the table that gives the blocks back, as the decoder made them (`quality.
-            # exact_last_table`): not for a turned picture, whose blocks the decoder's
-            # inverse DCT made the other way round
+            # exact_last_table`; a turned picture read the way it was compressed, whose blocks
+            # are then the decoder's again, mirrored at most, which its inverse DCT keeps)
             index, exact = quality.exact_last_table(qf - 1, ac, dc)
             qf = index + 1
         feats, blocks, offset = features.image_features(rgb, offset)

@@ -985,8 +985,10 @@ def exact_last_table(best: int, ac: np.ndarray, dc: np.ndarray) -> tuple[int, bo
     than EXACT_LIGHTEST: tables with steps of 1 (QF 93 up) rarely give back their own
     pictures (rounding cannot recover those steps' values under the decoder's rounding),
     and their fine steps can give back a heavier table's blocks (ad hoc, in the log), which
-    would read a picture that another decoder (another inverse DCT) made, or
-    one turned since, far too light.  A camera's own table gives back no IJG table's pixels
+    would read a picture that another decoder (another inverse DCT) made far too light.  A
+    picture turned since is checked as the detector reads it, the way it was compressed
+    (`Detector.blocks_and_evidence`): its blocks are the decoder's again, mirrored at most,
+    and libjpeg's inverse DCT gives mirrored blocks back mirrored.  A camera's own table gives back no IJG table's pixels
     and its read stands.  Blocks with clipped pixels are left out by `grid_coefficients`."""
     coefficients, pixels = decoded_blocks(ac, dc)
     if len(pixels) == 0:

@@ -457,6 +457,11 @@ def test_last_table_from_pixels_shows_a_heavier_first_pass():
     r = det.detect(np.asarray(im.convert("RGB")), jpeg_quality=60,
                    jpeg_table=np.array(im.quantization[0]))
     assert r["last_table"] is None and r["file_table"] is not None
+    # turned a quarter since (a portrait shown upright): read the way it was compressed, its
+    # blocks are the decoder's again, and the same table gives them back
+    r = det.detect(np.ascontiguousarray(np.rot90(jpeg.compress(jpeg.compress(chelsea(), 30), 60))))
+    assert r["grid"]["transposed"] and r["verdict"] == "double" and r["last_table"]["decisive"]
+    assert r["last_table"]["quality"] == 60 and abs(r["last_table"]["first_quality"] - 30) <= 2
 
 
 def test_last_table_is_null_for_a_picture_called_uncompressed():

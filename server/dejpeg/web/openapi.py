@@ -160,7 +160,7 @@ SCHEMAS = {
         **_coarser_steps("that table's step there"),
     }, ["quality", "coarser_steps", "decisive", "first_quality"], nullable=True,
         description="Pixels only (null for a JPEG file, whose own table file_table checks, for "
-                    "a picture called uncompressed or turned since its last compression, and "
+                    "a picture called uncompressed, and "
                     "when no IJG table gives "
                     "at least 99.95 % of the pixels back, as after another decoder and mostly "
                     "at qualities over 90, whose fine steps the decoder's rounding hides): the "
