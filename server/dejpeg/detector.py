@@ -347,8 +347,8 @@ class Detector:
                 offset = lattice_offset
         lattice = scan.lattice.at(offset)
         second, second_offset = features.second_grid(scan, offset)
-        read, light_read = self._readings(rgb, offset)
-        ac, dc, steps, qf, scores = self._last_quality(read)
+        reading, light_reading = self._readings(rgb, offset)
+        ac, dc, steps, qf, scores = self._last_quality(reading)
         turned = not upright and quality.transposed(ac, scores)
         if turned:
             # the picture as it was compressed (a view: no copy); the grid search's figures
@@ -356,9 +356,9 @@ class Detector:
             # second grid's periodicity reads (u, v) and (v, u) both)
             rgb = np.swapaxes(rgb, 0, 1)
             offset, second_offset = offset[::-1], second_offset[::-1]
-            read, light_read = (None if r is None else quality.transposed_reading(r)
-                                for r in (read, light_read))
-            ac, dc, steps, qf, _ = self._last_quality(read)
+            reading, light_reading = (None if r is None else quality.transposed_reading(r)
+                                      for r in (reading, light_reading))
+            ac, dc, steps, qf, _ = self._last_quality(reading)
         exact = False
         if qf is not None:
             # the table that gives the blocks back, as the decoder made them (`quality.
@@ -370,8 +370,8 @@ class Detector:
         read = 0 if ac is None else int(np.count_nonzero(np.abs(ac) > quality.CLEARLY_NON_ZERO))
         dq, first = quality.double_quantisation(ac, qf, steps)
         # the lighter-first test reads up to quality.LIGHT_SIDE px a side
-        light_ac, light_dc, light_steps = ((ac, dc, steps) if light_read is None
-                                           else (light_read.ac, light_read.dc, None))
+        light_ac, light_dc, light_steps = ((ac, dc, steps) if light_reading is None
+                                           else (light_reading.ac, light_reading.dc, None))
         light, light_q = quality.light_first_pass(light_ac, light_steps, dc=light_dc)
         # a first grid's lattice in the block means counts where the AC coefficients' periodicity
         # points to the same grid (both are in the frame of `rgb` as read)
@@ -400,13 +400,13 @@ class Detector:
         return quality.grid_reading(rgb, offset), None
 
     @staticmethod
-    def _last_quality(read):
+    def _last_quality(reading):
         """The AC and DC coefficients of a `quality.Reading`, the steps read from the AC ones,
         the last quality they fit and the tables' scores that read weighs
         (`quality.table_scores`; all None for no reading)."""
-        if read is None:
+        if reading is None:
             return None, None, None, None, None
-        ac, dc = read.ac, read.dc
+        ac, dc = reading.ac, reading.dc
         steps, scores = quality.last_steps(ac), quality.table_scores(ac)
         return ac, dc, steps, quality.quality_from_coefficients(ac, steps, scores), scores
 
@@ -426,8 +426,8 @@ class Detector:
         (`quality.exact_last_table`, `coarser_table_check`; `last_table` in the answer, null
         otherwise and for a picture called uncompressed: a single compression's steps read
         nothing coarser than its own table, so coarser steps under the table the pixels prove
-        show a heavier first pass).  These are
-        the pixels' own verdict, returned as `pixel_probabilities`.  `double_quantization`,
+        show a heavier first pass).  These are the pixels' own verdict, returned as
+        `pixel_probabilities`.  `double_quantization`,
         `second_grid` (the AC periodicity's `evidence` and the first grid's `block_means`)
         and `light_first_pass` report the three tests; when the first is
         decisive `quality.first_estimate` is the first quality it names (else the file table's,

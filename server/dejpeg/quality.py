@@ -54,6 +54,15 @@ READ_SIDE = 768     # the central area (px a side) whose blocks the pixel statis
 CAMERA_END = 96     # the light end where cameras save: last qualities from here up (the CNN trained on <= 95)
 
 
+class Reading(NamedTuple):
+    """The kept blocks of a central area on a grid (`grid_coefficients`): their AC (n, 63,
+    zig-zag order) and DC (n,) coefficients, and the row and column of each, in blocks."""
+    ac: np.ndarray
+    dc: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+
+
 def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
                       max_side: int = READ_SIDE, with_dc: bool = False):
     """AC DCT coefficients (n, 63, zig-zag order, float32) of the luma 8x8 blocks of a central
@@ -69,19 +78,10 @@ def grid_coefficients(image: np.ndarray, offset: tuple[int, int] = (0, 0),
 
 
 def grid_reading(image: np.ndarray, offset: tuple[int, int] = (0, 0),
-                 max_side: int = READ_SIDE) -> "Reading | None":
+                 max_side: int = READ_SIDE) -> Reading | None:
     """`grid_coefficients`' blocks as a `Reading` (None for too small a grid)."""
     read = _grid_area(image, offset, max_side)
     return None if read is None else Reading(*read[:4])
-
-
-class Reading(NamedTuple):
-    """The kept blocks of a central area on a grid (`grid_coefficients`): their AC (n, 63,
-    zig-zag order) and DC (n,) coefficients, and the row and column of each, in blocks."""
-    ac: np.ndarray
-    dc: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
 
 
 def nested_readings(image: np.ndarray, offset: tuple[int, int], inner: int,
@@ -720,12 +720,12 @@ def quality_from_pixels(image: np.ndarray, offset: tuple[int, int] = (0, 0),
     coefficients on its grid (`quality_from_coefficients`), transposed when the picture was
     turned a quarter since (`transposed`).  None when the image is too small or too flat.
     Only meaningful for a compressed image."""
-    ac, dc = grid_coefficients(image, offset, max_side, with_dc=True)
-    if ac is None:
+    reading = grid_reading(image, offset, max_side)
+    if reading is None:
         return None
-    if transposed(ac):      # the blocks' pixels are not the decoder's either way round
-        return quality_from_coefficients(ac[:, _TRANSPOSE])
-    return quality_from_coefficients(ac, dc=dc)
+    if transposed(reading.ac):      # read the way it was compressed, as the detector does
+        reading = transposed_reading(reading)
+    return quality_from_coefficients(reading.ac, dc=reading.dc)
 
 
 LARGE_COEFFICIENT = 4.0     # |c| above which an AC coefficient is not the decoder's rounding around 0
@@ -986,10 +986,10 @@ def exact_last_table(best: int, ac: np.ndarray, dc: np.ndarray) -> tuple[int, bo
     pictures (rounding cannot recover those steps' values under the decoder's rounding),
     and their fine steps can give back a heavier table's blocks (ad hoc, in the log), which
     would read a picture that another decoder (another inverse DCT) made far too light.  A
-    picture turned since is checked as the detector reads it, the way it was compressed
-    (`Detector.blocks_and_evidence`): its blocks are the decoder's again, mirrored at most,
-    and libjpeg's inverse DCT gives mirrored blocks back mirrored.  A camera's own table gives back no IJG table's pixels
-    and its read stands.  Blocks with clipped pixels are left out by `grid_coefficients`."""
+    picture turned since is checked as it is read, the way it was compressed
+    (`transposed_reading`): its blocks are the decoder's again, mirrored at most, and
+    libjpeg's inverse DCT gives mirrored blocks back mirrored.  A camera's own table gives
+    back no IJG table's pixels and its read stands.  Blocks with clipped pixels are left out by `grid_coefficients`."""
     coefficients, pixels = decoded_blocks(ac, dc)
     if len(pixels) == 0:
         return best, False
